@@ -1,0 +1,78 @@
+"""`lontar corpus|tokenizer|train|eval|publish --config FILE [--set key=value ...]`.
+
+Stage functions are imported lazily so that a bad config fails in a fraction of a second, before
+torch is even loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from lontar.config import ConfigError, RunConfig, load_config
+
+STAGES: dict[str, tuple[str, str, str]] = {
+    "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
+    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a SentencePiece tokenizer on the corpus"),
+    "train": ("lontar.train.stage", "run_train", "LoRA training in an accelerate loop"),
+    "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints (bits per byte on validation)"),
+    "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
+}
+
+
+class StageError(Exception):
+    """A stage cannot run with what it found (e.g. an earlier stage's output is missing)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lontar", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="stage", required=True)
+    for name, (_, _, help_text) in STAGES.items():
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", required=True, help="run config YAML")
+        p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set train.lr=2e-4 (repeatable)")
+        if name == "eval":
+            p.add_argument("--checkpoints", nargs="+", help="'base', 'adapter' or adapter folders")
+        if name == "publish":
+            p.add_argument("--repo-id", help="hub repository, e.g. org/name")
+            p.add_argument("--push", action="store_true", help="upload to the hub (off by default: dry run)")
+    return parser
+
+
+def _stage_overrides(args: argparse.Namespace) -> list[str]:
+    extra = []
+    if getattr(args, "checkpoints", None):
+        extra.append("eval.checkpoints=[" + ", ".join(repr(c) for c in args.checkpoints) + "]")
+    if getattr(args, "repo_id", None):
+        extra.append(f"publish.repo_id={args.repo_id}")
+    if getattr(args, "push", False):
+        extra.append("publish.push=true")
+    return extra
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
+        module, func, _ = STAGES[args.stage]
+        run: Callable[[RunConfig], object] = getattr(importlib.import_module(module), func)
+        run(cfg)
+    except (ConfigError, StageError, FileNotFoundError) as e:
+        print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lontar {args.stage}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def stage_main(stage: str) -> None:
+    """Entry point of the thin stage scripts: `python train/run.py --config ...`."""
+    sys.exit(main([stage, *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

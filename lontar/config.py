@@ -1,0 +1,333 @@
+"""The run config: one YAML file, validated before any work starts.
+
+A config may `extends:` other files (paths relative to the extending file) and the command line may
+override keys (`--set train.lr=2e-4`). Every leaf remembers which file (or `--set`) gave it, so an
+error names the exact key and the file it came from, in one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(Exception):
+    """A bad config: the message is one line naming the file and the key (or path)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+DEFAULT_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+
+class SourceConfig(_Strict):
+    """One corpus source. `rdlab` is the packaged Khmer sentences (PyPI `rdlab-dataset`)."""
+
+    type: Literal["rdlab", "text", "jsonl"]
+    path: str | None = None
+    text_field: str = "text"
+    lang: str = "km"
+    max_docs: int | None = Field(None, gt=0)
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _path_needed(self) -> "SourceConfig":
+        if self.type != "rdlab" and not self.path:
+            raise ValueError(f"source type '{self.type}' needs a 'path' (file or glob)")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or (self.type if self.type == "rdlab" else f"{self.type}:{self.path}")
+
+
+class CorpusConfig(_Strict):
+    sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
+    validation_fraction: float = Field(0.01, gt=0, lt=1)
+    min_chars: int = Field(1, ge=1)
+    shard_docs: int = Field(100_000, gt=0)
+
+
+class TokenizerConfig(_Strict):
+    model_type: Literal["unigram", "bpe"] = "unigram"
+    vocab_size: int = Field(8000, ge=100)
+    character_coverage: float = Field(0.9999, gt=0, le=1)
+    byte_fallback: bool = True
+    split_digits: bool = True
+    input_sentence_size: int = Field(0, ge=0)
+    user_defined_symbols: list[str] = Field(default_factory=list)
+    chat_template: str = DEFAULT_CHAT_TEMPLATE
+    model_max_length: int = Field(2048, gt=0)
+
+
+class ModelConfig(_Strict):
+    """Either a pretrained model (`name_or_path`: hub id or local dir) or `architecture` (random init)."""
+
+    name_or_path: str | None = None
+    revision: str | None = None
+    architecture: dict[str, Any] | None = None
+    tokenizer: str = "run"  # "run": the tokenizer this run trained; "base": the model's own; or a path
+    dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
+    attn_implementation: str = "sdpa"
+    trust_remote_code: bool = False
+    gradient_checkpointing: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ModelConfig":
+        if (self.name_or_path is None) == (self.architecture is None):
+            raise ValueError("give exactly one of 'name_or_path' (pretrained) or 'architecture' (random init)")
+        if self.architecture is not None and "model_type" not in self.architecture:
+            raise ValueError("'architecture' needs a 'model_type' (e.g. llama, qwen2)")
+        if self.architecture is not None and self.tokenizer == "base":
+            raise ValueError("tokenizer 'base' needs a pretrained 'name_or_path'")
+        return self
+
+
+class LoraSectionConfig(_Strict):
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = "all-linear"
+    modules_to_save: list[str] = Field(default_factory=list)
+    use_rslora: bool = False
+    use_dora: bool = False
+
+
+class TrainConfig(_Strict):
+    block_size: int = Field(2048, gt=1)
+    micro_batch_size: int = Field(1, gt=0)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    max_steps: int = Field(1000, gt=0)
+    lr: float = Field(2e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(0, ge=0)
+    lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
+    max_grad_norm: float = Field(1.0, gt=0)
+    log_every: int = Field(10, gt=0)
+    max_train_docs: int | None = Field(None, gt=0)
+
+
+class EvalConfig(_Strict):
+    checkpoints: list[str] = Field(default_factory=lambda: ["base", "adapter"])
+    max_docs: int | None = Field(None, gt=0)
+    batch_size: int = Field(8, gt=0)
+    max_length: int | None = Field(None, gt=1)
+
+
+class PublishConfig(_Strict):
+    repo_id: str | None = None
+    push: bool = False
+    private: bool = True
+    revision: str | None = None
+    license: str = "apache-2.0"
+    commit_message: str = "Upload lontar adapter"
+    tags: list[str] = Field(default_factory=lambda: ["lontar", "lora", "sea-languages"])
+
+
+class RunConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    output_dir: str = "runs"
+    seed: int = 0
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    model: ModelConfig
+    lora: LoraSectionConfig = Field(default_factory=LoraSectionConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        """Stable hash of the resolved config, recorded by every stage in the manifest."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path, origin: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{origin}: config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return data
+
+
+def _merge(base: dict, over: dict, origins: dict[tuple, str], src: str, prefix: tuple = ()) -> dict:
+    """Deep-merge `over` into `base`; mappings merge, everything else (lists too) replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        path = prefix + (key,)
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, origins, src, path)
+        else:
+            out[key] = value
+            for known in [p for p in origins if p[: len(path)] == path]:
+                del origins[known]
+            origins[path] = src
+    return out
+
+
+def _load_tree(path: Path, origins: dict[tuple, str], seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{seen[-1]}: 'extends' cycle through {path}")
+    data = _read_yaml(path, str(seen[-1]) if seen else "config")
+    parents = data.pop("extends", None) or []
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise ConfigError(f"{path}: extends: must be a file path or a list of them")
+    merged: dict[str, Any] = {}
+    for parent in parents:
+        parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
+        merged = _merge(merged, _load_tree(parent_path, origins, seen + (path,)), origins, str(parent_path))
+    return _merge(merged, data, origins, _display(path))
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b.c=value` -> (['a', 'b', 'c'], value); the value is read as YAML (numbers, lists, bools)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text}: expected key=value")
+    key, raw = text.split("=", 1)
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"--set {text}: bad key '{key}'")
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.split("."), value
+
+
+def _set_path(tree: dict, keys: list[str], value: Any, origins: dict[tuple, str], src: str) -> None:
+    node = tree
+    for i, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            section = ".".join(keys[: i + 1])
+            raise ConfigError(f"{src}: '{section}' is not a section")
+        node = child
+    node[keys[-1]] = value
+    origins[tuple(keys)] = src
+
+
+def _origin(origins: dict[tuple, str], loc: tuple, default: str) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            return origins[loc[:n]]
+    return default
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at `loc`, to list the keys it allows."""
+    model: Any = RunConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ()) or ()
+        candidates = [ann, *args, *[a for arg in args for a in (getattr(arg, "__args__", ()) or ())]]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model
+
+
+def _format_error(err: dict, origins: dict[tuple, str], default: str, tree: dict) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    src = _origin(origins, loc, default)
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(loc[:-1])
+        allowed = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return f"{src}: {key}: unknown key{hint}"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{src}: {key}: required key is missing"
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+    return f"{src}: {key}: {msg}{shown}"
+
+
+def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None:
+    """Input paths must exist before any work starts."""
+    for i, src in enumerate(cfg.corpus.sources):
+        if src.path and not glob.glob(src.path, recursive=True):
+            where = _origin(origins, ("corpus", "sources", i, "path"), default)
+            raise ConfigError(f"{where}: corpus.sources[{i}].path: no file matches '{src.path}'")
+    mp = cfg.model.name_or_path
+    if mp and (mp.startswith((".", "/", "~")) or Path(mp).suffix) and not Path(mp).expanduser().exists():
+        where = _origin(origins, ("model", "name_or_path"), default)
+        raise ConfigError(f"{where}: model.name_or_path: local model directory not found: {mp}")
+    tok = cfg.model.tokenizer
+    if tok not in ("run", "base") and not Path(tok).expanduser().exists():
+        where = _origin(origins, ("model", "tokenizer"), default)
+        raise ConfigError(f"{where}: model.tokenizer: tokenizer directory not found: {tok}")
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load, merge `extends`, apply `--set` overrides, validate. Raises ConfigError (one line)."""
+    path = Path(path)
+    origins: dict[tuple, str] = {}
+    tree = _load_tree(path, origins)
+    for text in overrides:
+        keys, value = parse_override(text)
+        _set_path(tree, keys, value, origins, f"--set {text}")
+    default = _display(path)
+    try:
+        cfg = RunConfig.model_validate(tree)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        raise ConfigError(_format_error(first, origins, default, tree)) from None
+    check_paths(cfg, origins, default)
+    return cfg
+
+
+def save_resolved(cfg: RunConfig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(path)

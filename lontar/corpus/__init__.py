@@ -1,0 +1,1 @@
+"""Corpus building: sources, steps, dedup, split, shards and the data card."""

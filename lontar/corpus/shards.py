@@ -1,0 +1,73 @@
+"""Parquet shards named the way `datasets` expects (`train-00000-of-00003.parquet`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("lang", pa.string())])
+
+
+class ShardWriter:
+    """Buffers rows of one split and writes a shard every `shard_docs` rows; names fixed on close."""
+
+    def __init__(self, out_dir: Path, split: str, shard_docs: int):
+        self.out_dir, self.split, self.shard_docs = out_dir, split, shard_docs
+        self.rows: list[dict[str, Any]] = []
+        self.parts: list[Path] = []
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.shard_docs:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.rows:
+            return
+        part = self.out_dir / f".{self.split}-{len(self.parts):05d}.parquet.tmp"
+        pq.write_table(pa.Table.from_pylist(self.rows, schema=SCHEMA), part)
+        self.parts.append(part)
+        self.rows = []
+
+    def close(self) -> list[Path]:
+        self._flush()
+        final = []
+        for i, part in enumerate(self.parts):
+            path = self.out_dir / f"{self.split}-{i:05d}-of-{len(self.parts):05d}.parquet"
+            part.replace(path)
+            final.append(path)
+        return final
+
+
+class RejectWriter:
+    """Rejected records with their reason, as jsonl: set aside, never silently dropped."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._f = None
+
+    def add(self, item: dict[str, Any]) -> None:
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = self.path.open("w", encoding="utf-8")
+        self._f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> list[Path]:
+        if self._f is not None:
+            self._f.close()
+            return [self.path]
+        return []
+
+
+def split_files(corpus_dir: Path, split: str) -> list[Path]:
+    files = sorted(corpus_dir.glob(f"{split}-*-of-*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no {split} shards in {corpus_dir}: run the corpus stage first (lontar corpus)")
+    return files

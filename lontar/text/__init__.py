@@ -1,0 +1,1 @@
+"""Pure, script-aware text functions."""

@@ -1,0 +1,6 @@
+"""lontar train stage: `python train/run.py --config configs/km-tiny.yaml [--set key=value ...]`."""
+
+from lontar.cli import stage_main
+
+if __name__ == "__main__":
+    stage_main("train")
