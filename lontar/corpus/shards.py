@@ -71,3 +71,15 @@ def split_files(corpus_dir: Path, split: str) -> list[Path]:
     if not files:
         raise FileNotFoundError(f"no {split} shards in {corpus_dir}: run the corpus stage first (lontar corpus)")
     return files
+
+
+def iter_texts(corpus_dir: Path, split: str, limit: int | None = None):
+    """Stream the `text` column of a split's shards in order, up to `limit` documents."""
+    n = 0
+    for path in split_files(corpus_dir, split):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=8192, columns=["text"]):
+            for text in batch.column(0).to_pylist():
+                if limit is not None and n >= limit:
+                    return
+                yield text
+                n += 1

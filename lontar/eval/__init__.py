@@ -1,0 +1,1 @@
+"""Evaluation: tokenizer-independent scores for comparing checkpoints."""

@@ -1,0 +1,1 @@
+"""Publishing: the hub-ready folder, its model card, and the upload."""

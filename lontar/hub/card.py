@@ -1,0 +1,95 @@
+"""The model card: valid hub metadata plus how the adapter was made, from the run's own records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from lontar.config import RunConfig
+
+
+def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardData:
+    langs = sorted({s.lang for s in cfg.corpus.sources})
+    model_name = cfg.publish.repo_id.split("/")[-1] if cfg.publish.repo_id else cfg.name
+    evals = []
+    if results:
+        # model-index describes the published model: the run's adapter, not the base it started from.
+        for name, r in results["checkpoints"].items():
+            if name != "adapter":
+                continue
+            evals.append(EvalResult(
+                task_type="text-generation", task_name="Language modelling",
+                dataset_type="lontar-validation", dataset_name=f"{cfg.name} validation split ({'+'.join(langs)})",
+                dataset_split="validation", metric_type="bits_per_byte",
+                metric_name="bits per byte", metric_value=round(r["bits_per_byte"], 5)))
+    return ModelCardData(
+        base_model=cfg.model.name_or_path, library_name="peft", language=langs, license=cfg.publish.license,
+        tags=[*cfg.publish.tags, *langs], pipeline_tag="text-generation", model_name=model_name,
+        eval_results=evals or None)
+
+
+def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
+    where = cfg.publish.repo_id or "path/to/this/folder"
+    base = f'"{where}", subfolder="base_model"' if includes_base else f'"{cfg.model.name_or_path}"'
+    return "\n".join([
+        "```python",
+        "from peft import PeftModel",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "",
+        f'tokenizer = AutoTokenizer.from_pretrained("{where}")',
+        f"base = AutoModelForCausalLM.from_pretrained({base})",
+        f'model = PeftModel.from_pretrained(base, "{where}")',
+        "```",
+    ])
+
+
+def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,
+                tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool) -> ModelCard:
+    meta = card_metadata(cfg, results)
+    base_desc = (f"[`{cfg.model.name_or_path}`](https://huggingface.co/{cfg.model.name_or_path})"
+                 if cfg.model.name_or_path else
+                 "a small model initialised at random from the run config's `model.architecture` "
+                 "(included in `base_model/`): a demonstration run, not a useful language model")
+    langs = ", ".join(meta.language or [])
+    parts = [
+        f"# {meta.model_name}", "",
+        f"A LoRA adapter for {base_desc}, trained with lontar on {langs} text "
+        f"(run `{cfg.name}`, config hash `{cfg.hash()}`).", "",
+        "## How to load", "", _load_snippet(cfg, includes_base), "",
+    ]
+    if results:
+        parts += ["## Evaluation", "",
+                  f"Bits per byte on the run's held-out validation split ({results['docs']:,} documents, "
+                  f"{results['bytes']:,} UTF-8 bytes; lower is better; comparable across tokenizers).", "",
+                  "| checkpoint | bits/byte | bits/char |", "|---|---:|---:|"]
+        parts += [f"| {n} | {r['bits_per_byte']:.4f} | {r['bits_per_char']:.4f} |" for n, r in results["checkpoints"].items()]
+        parts.append("")
+    if data_card:
+        splits = data_card["splits"]
+        parts += ["## Training data", "",
+                  "| source | lang | read | kept | duplicates | rejected |", "|---|---|---:|---:|---:|---:|"]
+        parts += [f"| {s['source']} | {s['lang']} | {s['read']:,} | {s['kept']:,} | {s['duplicates']:,} | "
+                  f"{sum(s['rejected'].values()):,} |" for s in data_card["sources"]]
+        parts += ["", f"Train split: {splits['train']['docs']:,} documents, {splits['train']['chars']:,} characters. "
+                  "Processing: " + "; ".join(data_card["steps"]) + ".", ""]
+    if tokenizer_report:
+        tok = tokenizer_report["tokenizer"]
+        parts += ["## Tokenizer", "", f"SentencePiece {tok['model_type']}, {tok['vocab_size']:,} pieces, trained on "
+                  "this run's corpus.", "", "| text | tokens/char | bytes/token | byte fallback |", "|---|---:|---:|---:|"]
+        parts += [f"| {k} validation | {v['tokens_per_char']} | {v['bytes_per_token']} | {v['byte_fallback_rate']:.4%} |"
+                  for k, v in tokenizer_report["validation"].items()]
+        parts.append("")
+    parts += ["## Training configuration", "", "```yaml",
+              yaml.safe_dump({k: cfg.to_dict()[k] for k in ("model", "lora", "train")}, sort_keys=False,
+                             allow_unicode=True).strip(), "```", "", "The full resolved config is `lontar_config.yaml`.", "",
+              "## Lineage", "", "| stage | started (UTC) | seconds | config hash | outputs |", "|---|---|---:|---|---|"]
+    for st in manifest.get("stages", []):
+        outs = ", ".join(f"`{o['path']}` ({o.get('sha256', '')[:12]})" for o in st["outputs"])
+        parts.append(f"| {st['stage']} | {st['started']} | {st['seconds']} | `{st['config_hash']}` | {outs} |")
+    last = manifest["stages"][-1]["versions"] if manifest.get("stages") else {}
+    parts += ["", "Library versions: " + ", ".join(f"{k} {v}" for k, v in last.items()) + ".",
+              "The full record is `lontar_manifest.json`.", ""]
+    content = f"---\n{meta.to_yaml()}\n---\n\n" + "\n".join(parts)
+    return ModelCard(content)

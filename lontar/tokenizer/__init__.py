@@ -1,0 +1,1 @@
+"""Tokenizers for SEA languages: training, and the fertility report."""

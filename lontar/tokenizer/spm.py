@@ -1,0 +1,167 @@
+"""Train a SentencePiece tokenizer and export it as a Hugging Face fast tokenizer.
+
+SentencePiece is trained with *no* normalization (`identity`, no whitespace squeezing, no dummy
+prefix): the corpus stage already NFC-normalizes, NFKC would rewrite Thai/Lao and make
+bits-per-byte dishonest, and without the dummy prefix `decode(encode(text)) == text` and
+`encode(a + b) == encode(a) + encode(b)` at whitespace boundaries (what packing and chat templates
+want). The fast tokenizer is built by hand from the model proto rather than through transformers'
+converters, whose SentencePiece path squeezes spaces or prepends `▁`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2 as spm_pb2
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, pre_tokenizers
+from tokenizers.models import BPE, Unigram
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+from transformers.tokenization_utils_base import generate_merges
+
+UNK, BOS, EOS, PAD = "<unk>", "<s>", "</s>", "<pad>"
+_META = "▁"  # SentencePiece's visible stand-in for " "
+_Piece = spm_pb2.ModelProto.SentencePiece
+
+
+def train_sentencepiece(
+    texts: Iterable[str],
+    out_dir: Path,
+    *,
+    vocab_size: int = 8000,
+    model_type: str = "unigram",
+    character_coverage: float = 0.9999,
+    byte_fallback: bool = True,
+    split_digits: bool = True,
+    input_sentence_size: int = 0,
+    max_sentence_length: int = 16384,
+    user_defined_symbols: Sequence[str] = (),
+    chat_template: str | None = None,
+    model_max_length: int = 2048,
+    seed: int = 0,
+    num_threads: int = 2,
+) -> PreTrainedTokenizerFast:
+    """Train SentencePiece on `texts` and save `tokenizer.model` plus HF files into `out_dir`.
+
+    Documents are fed to SentencePiece line by line (newline kept at the end of each line) so that
+    long documents are not dropped by `max_sentence_length` (counted in bytes) while `\\n` is
+    still learned as a character; `input_sentence_size` therefore counts lines.
+
+    Ids are 0 `<unk>`, 1 `<s>`, 2 `</s>`, 3 `<pad>`. Encoding never adds `<s>`/`</s>` on its own:
+    document packing and the chat template insert them explicitly, and this keeps the fast
+    tokenizer's ids identical to `SentencePieceProcessor.encode`. `user_defined_symbols` are
+    always kept whole (added tokens that survive `skip_special_tokens`).
+
+    Returns the tokenizer reloaded with `AutoTokenizer.from_pretrained(out_dir)`, i.e. exactly what
+    downstream code will see.
+    """
+    if model_type not in ("unigram", "bpe"):
+        raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    spm.set_random_generator_seed(seed)  # sentencepiece's sampling/shuffling is otherwise time-seeded
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=_lines(texts),
+        model_writer=model,
+        model_type=model_type,
+        vocab_size=vocab_size,
+        character_coverage=character_coverage,
+        byte_fallback=byte_fallback,
+        split_digits=split_digits,
+        input_sentence_size=input_sentence_size,
+        shuffle_input_sentence=True,
+        max_sentence_length=max_sentence_length,
+        user_defined_symbols=list(user_defined_symbols),
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=3,
+        unk_piece=UNK, bos_piece=BOS, eos_piece=EOS, pad_piece=PAD,
+        num_threads=num_threads,
+        minloglevel=2,
+    )
+    (out_dir / "tokenizer.model").write_bytes(model.getvalue())
+
+    proto = spm_pb2.ModelProto()
+    proto.ParseFromString(model.getvalue())
+    wrapper = PreTrainedTokenizerFast(
+        tokenizer_object=to_fast_tokenizer(proto),
+        unk_token=UNK,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        add_bos_token=False,
+        add_eos_token=False,
+        model_max_length=model_max_length,
+        chat_template=chat_template,
+        clean_up_tokenization_spaces=False,  # would delete spaces before punctuation on decode
+    )
+    # save_jinja_files=False keeps the template inside tokenizer_config.json, readable by v4 and v5.
+    wrapper.save_pretrained(out_dir, save_jinja_files=False)
+    return AutoTokenizer.from_pretrained(out_dir)
+
+
+def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
+    """Build a `tokenizers.Tokenizer` that reproduces `proto`'s ids exactly (identity normalization only).
+
+    Same model (Unigram scores, or BPE with merges ranked by SentencePiece piece score), spaces
+    mapped to `▁`, no other normalizer, and a decoder that undoes `▁` and byte-fallback pieces.
+    """
+    spec = proto.trainer_spec
+    if proto.normalizer_spec.name != "identity" or proto.normalizer_spec.add_dummy_prefix:
+        raise ValueError("only identity-normalized models without dummy prefix are supported")
+    pieces = [(p.piece, p.score) for p in proto.pieces]
+    not_text = {p.piece for p in proto.pieces if p.type != _Piece.NORMAL}
+    if spec.model_type == spm_pb2.TrainerSpec.UNIGRAM:
+        model = Unigram(pieces, unk_id=spec.unk_id, byte_fallback=spec.byte_fallback)
+    elif spec.model_type == spm_pb2.TrainerSpec.BPE:
+        vocab = {piece: i for i, (piece, _) in enumerate(pieces)}
+        merges = generate_merges(vocab, dict(pieces), skip_tokens=not_text)
+        model = BPE(vocab, merges, unk_token=spec.unk_piece, fuse_unk=True, byte_fallback=spec.byte_fallback)
+    else:
+        raise ValueError(f"unsupported sentencepiece model type {spec.model_type}")
+
+    splits = [pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="never", split=True)]
+    if spec.model_type == spm_pb2.TrainerSpec.UNIGRAM:
+        splits.append(_unmatchable(proto))
+    tokenizer = Tokenizer(model)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(splits)
+    tokenizer.decoder = decoders.Sequence(
+        [decoders.Replace(_META, " "), decoders.ByteFallback(), decoders.Fuse()]
+    )
+    control = [p.piece for p in proto.pieces if p.type in (_Piece.CONTROL, _Piece.UNKNOWN)]
+    user = [p.piece for p in proto.pieces if p.type == _Piece.USER_DEFINED]
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in control])
+    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in user])
+    return tokenizer
+
+
+def _unmatchable(proto: spm_pb2.ModelProto) -> pre_tokenizers.Split:
+    """Stop the Unigram lattice from matching byte/control piece names (`<0x41>`, `</s>`) in raw text.
+
+    SentencePiece never matches them; `tokenizers.Unigram` would (they sit in its trie with score
+    0), e.g. with `split_special_tokens=True`. Cutting each literal name after its first character
+    makes it unmatchable; for bytes the cut falls between `<` and a digit, where SentencePiece's
+    `split_by_number` forbids a piece anyway.
+    """
+    control = (_Piece.CONTROL, _Piece.UNKNOWN)
+    names = [p.piece for p in proto.pieces if p.type in control and len(p.piece) > 1]
+    alternatives = [f"(?<={_esc(n[0])}){_esc(n[1])}(?={_esc(n[2:])})" for n in names]
+    if proto.trainer_spec.byte_fallback:
+        alternatives.append("(?<=<)0(?=x[0-9A-F]{2}>)")
+    return pre_tokenizers.Split(Regex("|".join(alternatives)), behavior="merged_with_next")
+
+
+def _esc(text: str) -> str:
+    """Oniguruma-safe literal (`\\x{3C}` per character)."""
+    return "".join(f"\\x{{{ord(c):X}}}" for c in text)
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    """Yield each document's lines, keeping their trailing newline, skipping empty strings."""
+    for text in texts:
+        yield from (line for line in text.splitlines(keepends=True) if line)

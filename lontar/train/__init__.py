@@ -1,0 +1,1 @@
+"""LoRA training: model and adapter setup, packed data, the accelerate loop."""

@@ -1,0 +1,39 @@
+"""Continued pre-training data: documents tokenized, joined with EOS, cut into fixed blocks.
+
+Every document ends with EOS, so the model learns where documents stop and never reads two
+documents as one sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def pack_blocks(token_lists: Iterable[list[int]], block_size: int, eos_id: int, max_blocks: int | None = None) -> np.ndarray:
+    """Concatenate documents (each + EOS) and cut into `[n, block_size]`; the tail shorter than a block is dropped."""
+    flat: list[int] = []
+    need = None if max_blocks is None else max_blocks * block_size
+    for ids in token_lists:
+        flat.extend(ids)
+        flat.append(eos_id)
+        if need is not None and len(flat) >= need:
+            break
+    n = len(flat) // block_size
+    if max_blocks is not None:
+        n = min(n, max_blocks)
+    return np.asarray(flat[: n * block_size], dtype=np.int64).reshape(n, block_size)
+
+
+def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterable[list[int]]:
+    """Token ids per document, without special tokens (packing adds the EOS separators)."""
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == batch_size:
+            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+            batch = []
+    if batch:
+        yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
