@@ -299,7 +299,8 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
             where = _origin(origins, ("corpus", "sources", i, "path"), default)
             raise ConfigError(f"{where}: corpus.sources[{i}].path: no file matches '{src.path}'")
     mp = cfg.model.name_or_path
-    if mp and (mp.startswith((".", "/", "~")) or Path(mp).suffix) and not Path(mp).expanduser().exists():
+    looks_local = mp and (mp.startswith((".", "/", "~")) or mp.count("/") > 1)  # hub ids are 'org/name'
+    if looks_local and not Path(mp).expanduser().exists():
         where = _origin(origins, ("model", "name_or_path"), default)
         raise ConfigError(f"{where}: model.name_or_path: local model directory not found: {mp}")
     tok = cfg.model.tokenizer

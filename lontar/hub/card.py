@@ -31,18 +31,21 @@ def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardDa
 
 
 def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
-    where = cfg.publish.repo_id or "path/to/this/folder"
-    base = f'"{where}", subfolder="base_model"' if includes_base else f'"{cfg.model.name_or_path}"'
-    return "\n".join([
-        "```python",
-        "from peft import PeftModel",
-        "from transformers import AutoModelForCausalLM, AutoTokenizer",
-        "",
-        f'tokenizer = AutoTokenizer.from_pretrained("{where}")',
-        f"base = AutoModelForCausalLM.from_pretrained({base})",
-        f'model = PeftModel.from_pretrained(base, "{where}")',
-        "```",
-    ])
+    repo = cfg.publish.repo_id
+    lines = ["```python", "from peft import PeftModel", "from transformers import AutoModelForCausalLM, AutoTokenizer", ""]
+    if includes_base:
+        # The random-init base sits in base_model/; load it by path (a subfolder of an adapter repo would make
+        # transformers follow adapter_config.json instead).
+        if repo:
+            lines += ["from huggingface_hub import snapshot_download", "", f'folder = snapshot_download("{repo}")']
+        else:
+            lines += ['folder = "path/to/this/folder"']
+        lines += ['base = AutoModelForCausalLM.from_pretrained(f"{folder}/base_model")']
+    else:
+        lines += [f'folder = "{repo or "path/to/this/folder"}"',
+                  f'base = AutoModelForCausalLM.from_pretrained("{cfg.model.name_or_path}")']
+    lines += ["tokenizer = AutoTokenizer.from_pretrained(folder)", "model = PeftModel.from_pretrained(base, folder)", "```"]
+    return "\n".join(lines)
 
 
 def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,

@@ -2,15 +2,18 @@
 
 SentencePiece is trained with *no* normalization (`identity`, no whitespace squeezing, no dummy
 prefix): the corpus stage already NFC-normalizes, NFKC would rewrite Thai/Lao and make
-bits-per-byte dishonest, and without the dummy prefix `decode(encode(text)) == text` and
-`encode(a + b) == encode(a) + encode(b)` at whitespace boundaries (what packing and chat templates
-want). The fast tokenizer is built by hand from the model proto rather than through transformers'
-converters, whose SentencePiece path squeezes spaces or prepends `▁`.
+bits-per-byte dishonest, and without the dummy prefix `decode(encode(text)) == text` and a text
+cut before a space encodes the same in pieces as whole (what packing and chat templates want).
+The one inherent exception: a literal `▁` (U+2581) in text decodes as a space.
+
+The fast tokenizer is built by hand from the model proto rather than with transformers'
+converters, whose SentencePiece paths squeeze spaces or prepend `▁`.
 """
 
 from __future__ import annotations
 
 import io
+import random
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -45,35 +48,38 @@ def train_sentencepiece(
 ) -> PreTrainedTokenizerFast:
     """Train SentencePiece on `texts` and save `tokenizer.model` plus HF files into `out_dir`.
 
-    Documents are fed to SentencePiece line by line (newline kept at the end of each line) so that
-    long documents are not dropped by `max_sentence_length` (counted in bytes) while `\\n` is
-    still learned as a character; `input_sentence_size` therefore counts lines.
+    Documents are fed to SentencePiece line by line, each keeping its newline, so `\\n` is learned
+    while long documents are not dropped whole by `max_sentence_length` (bytes; longer lines are
+    skipped). `input_sentence_size` therefore counts lines, sampled reproducibly from `seed`.
 
-    Ids are 0 `<unk>`, 1 `<s>`, 2 `</s>`, 3 `<pad>`. Encoding never adds `<s>`/`</s>` on its own:
-    document packing and the chat template insert them explicitly, and this keeps the fast
-    tokenizer's ids identical to `SentencePieceProcessor.encode`. `user_defined_symbols` are
-    always kept whole (added tokens that survive `skip_special_tokens`).
+    Ids: 0 `<unk>`, 1 `<s>`, 2 `</s>`, 3 `<pad>`. Encoding never adds `<s>`/`</s>` by itself:
+    packing and the chat template insert them explicitly, and HF ids then equal
+    `SentencePieceProcessor.encode` ids. As usual in HF, `<s>` etc. spelled out in raw text map to
+    their control ids unless encoded with `split_special_tokens=True` (then ids match SentencePiece
+    exactly). `user_defined_symbols` are always kept whole and survive `skip_special_tokens`.
 
-    Returns the tokenizer reloaded with `AutoTokenizer.from_pretrained(out_dir)`, i.e. exactly what
-    downstream code will see.
+    Returns the tokenizer reloaded with `AutoTokenizer.from_pretrained(out_dir)`, i.e. what
+    downstream code sees (a `TokenizersBackend`, v5's `PreTrainedTokenizerFast`).
     """
     if model_type not in ("unigram", "bpe"):
         raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    spm.set_random_generator_seed(seed)  # sentencepiece's sampling/shuffling is otherwise time-seeded
+    lines = _lines(texts)
+    if input_sentence_size > 0:
+        # Sampled here: sentencepiece 0.2.3 samples with an unseeded RNG that
+        # spm.set_random_generator_seed does not reach, so every run would give another model.
+        lines = iter(_reservoir_sample(lines, input_sentence_size, random.Random(seed)))
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=_lines(texts),
+        sentence_iterator=lines,
         model_writer=model,
         model_type=model_type,
         vocab_size=vocab_size,
         character_coverage=character_coverage,
         byte_fallback=byte_fallback,
         split_digits=split_digits,
-        input_sentence_size=input_sentence_size,
-        shuffle_input_sentence=True,
         max_sentence_length=max_sentence_length,
         user_defined_symbols=list(user_defined_symbols),
         normalization_rule_name="identity",
@@ -106,7 +112,7 @@ def train_sentencepiece(
 
 
 def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
-    """Build a `tokenizers.Tokenizer` that reproduces `proto`'s ids exactly (identity normalization only).
+    """Build a `tokenizers.Tokenizer` giving exactly `proto`'s ids (identity normalization only).
 
     Same model (Unigram scores, or BPE with merges ranked by SentencePiece piece score), spaces
     mapped to `▁`, no other normalizer, and a decoder that undoes `▁` and byte-fallback pieces.
@@ -121,7 +127,9 @@ def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
     elif spec.model_type == spm_pb2.TrainerSpec.BPE:
         vocab = {piece: i for i, (piece, _) in enumerate(pieces)}
         merges = generate_merges(vocab, dict(pieces), skip_tokens=not_text)
-        model = BPE(vocab, merges, unk_token=spec.unk_piece, fuse_unk=True, byte_fallback=spec.byte_fallback)
+        model = BPE(
+            vocab, merges, unk_token=spec.unk_piece, fuse_unk=True, byte_fallback=spec.byte_fallback
+        )
     else:
         raise ValueError(f"unsupported sentencepiece model type {spec.model_type}")
 
@@ -141,7 +149,7 @@ def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
 
 
 def _unmatchable(proto: spm_pb2.ModelProto) -> pre_tokenizers.Split:
-    """Stop the Unigram lattice from matching byte/control piece names (`<0x41>`, `</s>`) in raw text.
+    """Keep the Unigram lattice from matching byte/control piece names (`<0x41>`, `</s>`) in text.
 
     SentencePiece never matches them; `tokenizers.Unigram` would (they sit in its trie with score
     0), e.g. with `split_special_tokens=True`. Cutting each literal name after its first character
@@ -165,3 +173,14 @@ def _lines(texts: Iterable[str]) -> Iterator[str]:
     """Yield each document's lines, keeping their trailing newline, skipping empty strings."""
     for text in texts:
         yield from (line for line in text.splitlines(keepends=True) if line)
+
+
+def _reservoir_sample(items: Iterable[str], k: int, rng: random.Random) -> list[str]:
+    """Uniform sample of `k` items from a stream of unknown length in O(k) memory (Algorithm R)."""
+    sample: list[str] = []
+    for i, item in enumerate(items):
+        if i < k:
+            sample.append(item)
+        elif (j := rng.randrange(i + 1)) < k:
+            sample[j] = item
+    return sample

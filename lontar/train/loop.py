@@ -120,9 +120,10 @@ def train(cfg: RunConfig) -> dict[str, Any]:
     bar.close()
     accelerator.wait_for_everyone()
     adapter_dir = cfg.run_dir / "adapter"
+    unwrapped = accelerator.unwrap_model(model)
     if main:
-        _save_adapter(accelerator.unwrap_model(model), tokenizer, adapter_dir)
+        _save_adapter(unwrapped, tokenizer, adapter_dir)
         print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s)")
     accelerator.wait_for_everyone()
     return {"steps": step, "history": history, "trainable_params": trainable, "total_params": total,
-            "blocks": len(blocks), "adapter_dir": adapter_dir, "is_main": main}
+            "blocks": len(blocks), "adapter_dir": adapter_dir, "is_main": main, "model": unwrapped.eval()}

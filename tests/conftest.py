@@ -1,0 +1,37 @@
+"""Shared fixtures: real Khmer text from the rdlab-dataset package, tiny configs in a temp dir."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def has_rdlab() -> bool:
+    try:
+        importlib.metadata.distribution("rdlab_dataset")
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+needs_rdlab = pytest.mark.skipif(not has_rdlab(), reason="the PyPI package rdlab-dataset is not installed")
+
+
+def write_config(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def khmer_sentences() -> list[str]:
+    if not has_rdlab():
+        pytest.skip("the PyPI package rdlab-dataset is not installed")
+    from lontar.corpus.sources import rdlab_path, read_rdlab
+
+    return read_rdlab(rdlab_path())[:5000]

@@ -1,0 +1,61 @@
+import json
+
+import datasets
+
+from lontar.config import load_config
+from lontar.corpus.build import build_corpus
+from lontar.corpus.steps import split_of, text_hash
+from lontar.manifest import read_manifest
+from tests.conftest import write_config
+
+
+def _config(tmp_path, sources, **corpus):
+    data = {"name": "c", "output_dir": str(tmp_path / "runs"),
+            "model": {"architecture": {"model_type": "llama"}},
+            "corpus": {"sources": sources, "validation_fraction": 0.2, **corpus}}
+    return load_config(write_config(tmp_path / "c.yaml", data))
+
+
+def test_build_counts_dedups_splits_and_loads_with_datasets(tmp_path, khmer_sentences):
+    docs = khmer_sentences[:300]
+    path = tmp_path / "docs.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for t in docs + docs[:20]:  # 20 exact duplicates
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+        f.write("{broken\n")
+        f.write(json.dumps({"text": "   "}) + "\n")  # empty after normalization
+        f.write(json.dumps({"text": docs[0].replace(" ", "   ")}, ensure_ascii=False) + "\n")  # dup after normalizing
+    cfg = _config(tmp_path, [{"type": "jsonl", "path": str(path)}], shard_docs=100)
+    card = build_corpus(cfg)
+    src = card["sources"][0]
+    unique = len({" ".join(t.split()) for t in docs})
+    assert src["read"] == 323
+    assert src["rejected"] == {"bad JSON: Expecting property name enclosed in double quotes": 1, "empty": 1}
+    assert src["kept"] == unique and src["duplicates"] == 323 - 2 - unique
+    assert card["splits"]["train"]["docs"] + card["splits"]["validation"]["docs"] == unique
+    corpus = cfg.run_dir / "corpus"
+    ds = datasets.load_dataset("parquet", data_files={
+        "train": sorted(str(p) for p in corpus.glob("train-*.parquet")),
+        "validation": sorted(str(p) for p in corpus.glob("validation-*.parquet"))})
+    assert len(ds["train"]) == card["splits"]["train"]["docs"] and len(ds["train"]) > 100  # several shards
+    assert len(list(corpus.glob("train-*-of-*.parquet"))) >= 2
+    for row in ds["validation"]:
+        assert split_of(row["id"], 0.2) == "validation" and row["id"] == text_hash(row["text"])
+    rejected = (corpus / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rejected) == 2 and all(json.loads(r)["reason"] for r in rejected)
+    assert (corpus / "data_card.md").read_text(encoding="utf-8").startswith("# Data card: c")
+    stages = read_manifest(cfg.run_dir)["stages"]
+    assert [s["stage"] for s in stages] == ["corpus"] and stages[0]["inputs"][0]["sha256"]
+    assert (cfg.run_dir / "config.yaml").exists()
+
+
+def test_split_is_deterministic_across_runs(tmp_path, khmer_sentences):
+    path = tmp_path / "k.txt"
+    path.write_text("\n".join(khmer_sentences[:500]) + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, [{"type": "text", "path": str(path)}])
+    first = build_corpus(cfg)
+    val1 = (cfg.run_dir / "corpus" / "validation-00000-of-00001.parquet").read_bytes()
+    second = build_corpus(cfg)
+    assert first["splits"] == second["splits"]
+    assert (cfg.run_dir / "corpus" / "validation-00000-of-00001.parquet").read_bytes() == val1
+    assert 0.1 < first["splits"]["validation"]["docs"] / 500 < 0.3

@@ -1,0 +1,94 @@
+import subprocess
+import sys
+
+import pytest
+
+from lontar.config import ConfigError, load_config, parse_override
+from tests.conftest import REPO, write_config
+
+MINIMAL = {"name": "t", "model": {"architecture": {"model_type": "llama", "hidden_size": 64}}}
+
+
+def test_repo_configs_resolve():
+    cfg = load_config(REPO / "configs" / "km-tiny.yaml")
+    assert cfg.name == "km-tiny"
+    assert cfg.model.name_or_path is None and cfg.model.architecture["model_type"] == "llama"
+    assert cfg.lora.target_modules == "all-linear"  # inherited from km.yaml
+    gpu = load_config(REPO / "configs" / "km.yaml")
+    assert gpu.model.name_or_path and gpu.model.dtype == "bfloat16" and gpu.lora.target_modules == "all-linear"
+
+
+def test_overrides_apply_and_change_hash(tmp_path):
+    path = write_config(tmp_path / "c.yaml", MINIMAL)
+    a = load_config(path)
+    b = load_config(path, ["train.lr=3e-4", "lora.target_modules=[q_proj, v_proj]", "eval.max_docs=5"])
+    assert b.train.lr == pytest.approx(3e-4)
+    assert b.lora.target_modules == ["q_proj", "v_proj"]
+    assert b.eval.max_docs == 5
+    assert a.hash() != b.hash() and a.hash() == load_config(path).hash()
+
+
+def test_parse_override():
+    assert parse_override("a.b=1") == (["a", "b"], 1)
+    assert parse_override("a=x=y") == (["a"], "x=y")
+    with pytest.raises(ConfigError, match="expected key=value"):
+        parse_override("novalue")
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    path = write_config(tmp_path / "bad.yaml", {**MINIMAL, "train": {"lrr": 1e-4}})
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert "bad.yaml" in msg and "train.lrr" in msg and "unknown key" in msg and "'lr'" in msg
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    path = write_config(tmp_path / "bad.yaml", {**MINIMAL, "train": {"max_steps": "many"}})
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    msg = str(e.value)
+    assert "\n" not in msg and "bad.yaml" in msg and "train.max_steps" in msg and "'many'" in msg
+
+
+def test_missing_data_path_names_path(tmp_path):
+    cfg = {**MINIMAL, "corpus": {"sources": [{"type": "jsonl", "path": str(tmp_path / "nope" / "*.jsonl")}]}}
+    path = write_config(tmp_path / "bad.yaml", cfg)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    msg = str(e.value)
+    assert "\n" not in msg and "corpus.sources[0].path" in msg and "nope" in msg and "bad.yaml" in msg
+
+
+def test_error_in_parent_names_the_parent_file(tmp_path):
+    write_config(tmp_path / "parent.yaml", {**MINIMAL, "lora": {"r": "big"}})
+    child = write_config(tmp_path / "child.yaml", {"extends": "parent.yaml", "name": "child"})
+    with pytest.raises(ConfigError, match=r"parent\.yaml: lora\.r"):
+        load_config(child)
+    with pytest.raises(ConfigError, match=r"--set lora\.r=0: lora\.r"):
+        load_config(write_config(tmp_path / "ok.yaml", MINIMAL), ["lora.r=0"])
+
+
+def test_extends_deep_merges_and_child_wins(tmp_path):
+    write_config(tmp_path / "parent.yaml", {**MINIMAL, "train": {"lr": 1e-3, "max_steps": 7}})
+    child = write_config(tmp_path / "child.yaml", {"extends": "parent.yaml", "name": "c", "train": {"lr": 5e-4}})
+    cfg = load_config(child)
+    assert (cfg.name, cfg.train.lr, cfg.train.max_steps) == ("c", 5e-4, 7)
+
+
+def test_model_needs_exactly_one_source(tmp_path):
+    both = {"name": "t", "model": {"name_or_path": "Qwen/Qwen2.5-0.5B", "architecture": {"model_type": "llama"}}}
+    with pytest.raises(ConfigError, match="exactly one"):
+        load_config(write_config(tmp_path / "b.yaml", both))
+
+
+def test_cli_bad_config_is_one_line_without_traceback(tmp_path):
+    path = write_config(tmp_path / "bad.yaml", {**MINIMAL, "tokenizer": {"vocab_sise": 100}})
+    proc = subprocess.run([sys.executable, str(REPO / "data_prep" / "train_tokenizer.py"), "--config", str(path)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "tokenizer.vocab_sise" in lines[0] and "bad.yaml" in lines[0] and "vocab_size" in lines[0]
