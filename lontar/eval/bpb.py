@@ -71,7 +71,7 @@ def bits_per_byte(model: Any, tokenizer: Any, texts: Sequence[str], *, max_lengt
     """Bits per byte and per character of `texts` under `model` (lower is better)."""
     prefix = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix
-    windows = [w for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    windows = [w for ids in tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True)["input_ids"]
                for w in rolling_windows(ids, prefix, max_length)]
     nll, tokens = summed_nll(model, windows, batch_size=batch_size, pad_id=pad, device=device, desc=desc)
     nbytes = sum(len(t.encode("utf-8")) for t in texts)

@@ -21,7 +21,7 @@ def fertility(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> d
 
     def flush() -> None:
         nonlocal tokens, byte_tokens, unk_tokens
-        for ids in tokenizer(batch, add_special_tokens=False)["input_ids"]:
+        for ids in tokenizer(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]:
             tokens += len(ids)
             byte_tokens += sum(i in byte_ids for i in ids)
             unk_tokens += sum(i == unk for i in ids)

@@ -28,12 +28,13 @@ def pack_blocks(token_lists: Iterable[list[int]], block_size: int, eos_id: int, 
 
 
 def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterable[list[int]]:
-    """Token ids per document, without special tokens (packing adds the EOS separators)."""
+    """Token ids per document. Raw text never yields special ids (a literal "</s>" in the corpus stays
+    text); packing adds the real EOS separators."""
     batch: list[str] = []
     for text in texts:
         batch.append(text)
         if len(batch) == batch_size:
-            yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+            yield from tokenizer(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]
             batch = []
     if batch:
-        yield from tokenizer(batch, add_special_tokens=False)["input_ids"]
+        yield from tokenizer(batch, add_special_tokens=False, split_special_tokens=True)["input_ids"]

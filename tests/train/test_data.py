@@ -16,3 +16,13 @@ def test_pack_blocks_stops_early_at_max_blocks():
     blocks = pack_blocks(docs(), block_size=4, eos_id=0, max_blocks=2)
     assert blocks.shape == (2, 4)
     assert blocks.flatten().tolist() == [0, 0, 0, 0, 1, 1, 1, 0]
+
+
+def test_literal_special_token_text_stays_text(tmp_path, khmer_sentences):
+    from lontar.tokenizer.spm import train_sentencepiece
+    from lontar.train.data import tokenize_stream
+
+    tok = train_sentencepiece(khmer_sentences[:2000], tmp_path / "tok", vocab_size=600)
+    [ids] = list(tokenize_stream(tok, ["ក</s>ខ<s>"]))
+    assert tok.eos_token_id not in ids and tok.bos_token_id not in ids
+    assert tok.decode(ids) == "ក</s>ខ<s>"
