@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from lontar.config import RunConfig
+
+
+def hub_id(name: str | None) -> str | None:
+    """The base model's hub id for the card's metadata; None for a local folder."""
+    if not name or Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
+        return None
+    return name
 
 
 def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardData:
@@ -25,7 +33,7 @@ def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardDa
                 dataset_split="validation", metric_type="bits_per_byte",
                 metric_name="bits per byte", metric_value=round(r["bits_per_byte"], 5)))
     return ModelCardData(
-        base_model=cfg.model.name_or_path, library_name="peft", language=langs, license=cfg.publish.license,
+        base_model=hub_id(cfg.model.name_or_path), library_name="peft", language=langs, license=cfg.publish.license,
         tags=[*cfg.publish.tags, *langs], pipeline_tag="text-generation", model_name=model_name,
         eval_results=evals or None)
 
@@ -51,8 +59,8 @@ def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
 def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,
                 tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool) -> ModelCard:
     meta = card_metadata(cfg, results)
-    base_desc = (f"[`{cfg.model.name_or_path}`](https://huggingface.co/{cfg.model.name_or_path})"
-                 if cfg.model.name_or_path else
+    name = cfg.model.name_or_path
+    base_desc = ((f"[`{name}`](https://huggingface.co/{name})" if hub_id(name) else f"`{name}`") if name else
                  "a small model initialised at random from the run config's `model.architecture` "
                  "(included in `base_model/`): a demonstration run, not a useful language model")
     langs = ", ".join(meta.language or [])
