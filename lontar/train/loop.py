@@ -45,7 +45,7 @@ def _save_adapter(model: Any, tokenizer: Any, out_dir: Path) -> None:
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp, save_jinja_files=False)  # template inside tokenizer_config.json, as trained
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.replace(out_dir)
 
