@@ -182,8 +182,11 @@ def _read_yaml(path: Path, origin: str) -> dict[str, Any]:
     return data
 
 
-def _merge(base: dict, over: dict, origins: dict[tuple, str], src: str, prefix: tuple = ()) -> dict:
-    """Deep-merge `over` into `base`; mappings merge, everything else (lists too) replaces."""
+def _merge(base: dict, over: dict, origins: dict[tuple, str], src: str | None, prefix: tuple = ()) -> dict:
+    """Deep-merge `over` into `base`; mappings merge, everything else (lists too) replaces.
+
+    Each replaced leaf is attributed to `src`; None keeps the origins `over` already recorded.
+    """
     out = dict(base)
     for key, value in over.items():
         path = prefix + (key,)
@@ -191,9 +194,10 @@ def _merge(base: dict, over: dict, origins: dict[tuple, str], src: str, prefix: 
             out[key] = _merge(out[key], value, origins, src, path)
         else:
             out[key] = value
-            for known in [p for p in origins if p[: len(path)] == path]:
-                del origins[known]
-            origins[path] = src
+            if src is not None:
+                for known in [p for p in origins if p[: len(path)] == path]:
+                    del origins[known]
+                origins[path] = src
     return out
 
 
@@ -210,7 +214,7 @@ def _load_tree(path: Path, origins: dict[tuple, str], seen: tuple[Path, ...] = (
     merged: dict[str, Any] = {}
     for parent in parents:
         parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
-        merged = _merge(merged, _load_tree(parent_path, origins, seen + (path,)), origins, str(parent_path))
+        merged = _merge(merged, _load_tree(parent_path, origins, seen + (path,)), origins, None)
     return _merge(merged, data, origins, _display(path))
 
 
@@ -274,7 +278,7 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def _format_error(err: dict, origins: dict[tuple, str], default: str, tree: dict) -> str:
+def _format_error(err: dict, origins: dict[tuple, str], default: str) -> str:
     loc = tuple(err["loc"])
     key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     src = _origin(origins, loc, default)
@@ -321,8 +325,9 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     try:
         cfg = RunConfig.model_validate(tree)
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        raise ConfigError(_format_error(first, origins, default, tree)) from None
+        errors = e.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise ConfigError(_format_error(errors[0], origins, default) + more) from None
     check_paths(cfg, origins, default)
     return cfg
 

@@ -66,6 +66,10 @@ def test_error_in_parent_names_the_parent_file(tmp_path):
     child = write_config(tmp_path / "child.yaml", {"extends": "parent.yaml", "name": "child"})
     with pytest.raises(ConfigError, match=r"parent\.yaml: lora\.r"):
         load_config(child)
+    write_config(tmp_path / "middle.yaml", {"extends": "parent.yaml", "train": {"lr": 1e-3}})
+    grandchild = write_config(tmp_path / "leaf.yaml", {"extends": "middle.yaml", "name": "leaf"})
+    with pytest.raises(ConfigError, match=r"parent\.yaml: lora\.r"):
+        load_config(grandchild)
     with pytest.raises(ConfigError, match=r"--set lora\.r=0: lora\.r"):
         load_config(write_config(tmp_path / "ok.yaml", MINIMAL), ["lora.r=0"])
 
@@ -92,3 +96,9 @@ def test_cli_bad_config_is_one_line_without_traceback(tmp_path):
     assert len(lines) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "tokenizer.vocab_sise" in lines[0] and "bad.yaml" in lines[0] and "vocab_size" in lines[0]
+
+
+def test_several_problems_are_counted_on_the_one_line(tmp_path):
+    path = write_config(tmp_path / "bad.yaml", {**MINIMAL, "train": {"lr": "fast", "max_steps": -1}, "lora": {"x": 1}})
+    with pytest.raises(ConfigError, match=r"\(and 2 more problems\)$"):
+        load_config(path)

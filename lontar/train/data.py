@@ -13,18 +13,21 @@ import numpy as np
 
 
 def pack_blocks(token_lists: Iterable[list[int]], block_size: int, eos_id: int, max_blocks: int | None = None) -> np.ndarray:
-    """Concatenate documents (each + EOS) and cut into `[n, block_size]`; the tail shorter than a block is dropped."""
-    flat: list[int] = []
+    """Concatenate documents (each + EOS) and cut into `[n, block_size]`; the tail shorter than a block is dropped.
+
+    Reads only as many documents as `max_blocks` needs; holds tokens as int32 arrays, not Python ints.
+    """
+    parts: list[np.ndarray] = []
+    total = 0
     need = None if max_blocks is None else max_blocks * block_size
     for ids in token_lists:
-        flat.extend(ids)
-        flat.append(eos_id)
-        if need is not None and len(flat) >= need:
+        parts.append(np.append(np.asarray(ids, dtype=np.int32), np.int32(eos_id)))
+        total += len(ids) + 1
+        if need is not None and total >= need:
             break
-    n = len(flat) // block_size
-    if max_blocks is not None:
-        n = min(n, max_blocks)
-    return np.asarray(flat[: n * block_size], dtype=np.int64).reshape(n, block_size)
+    n = total // block_size if max_blocks is None else min(total // block_size, max_blocks)
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return flat[: n * block_size].astype(np.int64).reshape(n, block_size)
 
 
 def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterable[list[int]]:
