@@ -27,7 +27,9 @@ class StageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lontar", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="lontar", description="Build a sovereign LLM for a Southeast Asian language, one stage at a time.",
+        epilog="Every stage takes --config FILE and any number of --set key=value overrides.")
     sub = parser.add_subparsers(dest="stage", required=True)
     for name, (_, _, help_text) in STAGES.items():
         p = sub.add_parser(name, help=help_text)

@@ -166,9 +166,9 @@ class RunConfig(_Strict):
 # ---------------------------------------------------------------- loading
 
 
-def _read_yaml(path: Path, origin: str) -> dict[str, Any]:
+def _read_yaml(path: Path, origin: str | None) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"{origin}: config file not found: {path}")
+        raise ConfigError(f"{origin + ': ' if origin else ''}config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
@@ -205,7 +205,7 @@ def _load_tree(path: Path, origins: dict[tuple, str], seen: tuple[Path, ...] = (
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{seen[-1]}: 'extends' cycle through {path}")
-    data = _read_yaml(path, str(seen[-1]) if seen else "config")
+    data = _read_yaml(path, f"{_display(seen[-1])}: extends" if seen else None)
     parents = data.pop("extends", None) or []
     if isinstance(parents, str):
         parents = [parents]

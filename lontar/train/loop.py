@@ -6,6 +6,7 @@ clipping, loss and tokens/s logged, the adapter saved atomically as safetensors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -80,11 +81,14 @@ def train(cfg: RunConfig) -> dict[str, Any]:
     log_path = cfg.run_dir / "logs" / "train_log.jsonl"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     history: list[dict[str, Any]] = []
-    step, window_loss, window_micro, window_tokens = 0, 0.0, 0, 0
+    # The loss is summed on the device and read (and averaged over processes) only when logged:
+    # a .item() per micro-batch would stall the GPU pipeline.
+    step, window_micro, window_tokens = 0, 0, 0
+    window_loss = torch.zeros((), device=accelerator.device)
     window_start = started = time.time()
     bar = tqdm(total=t.max_steps, desc="train", disable=not main, mininterval=1.0)
     model.train()
-    with log_path.open("w", encoding="utf-8") as log:
+    with (log_path.open("w", encoding="utf-8") if main else contextlib.nullcontext()) as log:
         while step < t.max_steps:
             for (batch,) in loader:
                 with accelerator.accumulate(model):
@@ -95,18 +99,19 @@ def train(cfg: RunConfig) -> dict[str, Any]:
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
-                window_loss += loss.detach().float().item()
+                window_loss += loss.detach().float()
                 window_micro += 1
                 window_tokens += batch.numel() * accelerator.num_processes
                 if not accelerator.sync_gradients:
                     continue
                 step += 1
                 bar.update(1)
-                if not math.isfinite(window_loss):
-                    raise FloatingPointError(f"train: loss is {window_loss} at step {step}: lower train.lr")
                 if step % t.log_every == 0 or step == t.max_steps:
                     now = time.time()
-                    rec = {"step": step, "loss": round(window_loss / window_micro, 5),
+                    mean_loss = accelerator.reduce(window_loss, "mean").item() / window_micro
+                    if not math.isfinite(mean_loss):
+                        raise FloatingPointError(f"train: loss is {mean_loss} at step {step}: lower train.lr")
+                    rec = {"step": step, "loss": round(mean_loss, 5),
                            "lr": scheduler.get_last_lr()[0], "tokens_per_s": round(window_tokens / (now - window_start), 1)}
                     history.append(rec)
                     if main:
@@ -114,7 +119,8 @@ def train(cfg: RunConfig) -> dict[str, Any]:
                         log.flush()
                         bar.set_postfix(loss=f"{rec['loss']:.3f}", tok_s=f"{rec['tokens_per_s']:.0f}")
                         tqdm.write(f"step {step:>6}  loss {rec['loss']:.4f}  lr {rec['lr']:.2e}  {rec['tokens_per_s']:.0f} tok/s")
-                    window_loss, window_micro, window_tokens, window_start = 0.0, 0, 0, now
+                    window_loss.zero_()
+                    window_micro, window_tokens, window_start = 0, 0, now
                 if step >= t.max_steps:
                     break
     bar.close()
