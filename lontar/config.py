@@ -34,25 +34,48 @@ DEFAULT_CHAT_TEMPLATE = (
 )
 
 
-class SourceConfig(_Strict):
-    """One corpus source. `rdlab` is the packaged Khmer sentences (PyPI `rdlab-dataset`)."""
+FILE_SOURCES = ("text", "jsonl", "json", "csv", "parquet", "wikipedia")
 
-    type: Literal["rdlab", "text", "jsonl"]
+
+class SourceConfig(_Strict):
+    """One corpus source.
+
+    `rdlab`: the packaged Khmer sentences (PyPI rdlab-dataset). File types take `path` (a file or glob;
+    .gz/.bz2/.xz/.zst decompressed): `text` (a document per line), `jsonl`, `json`, `csv`/.tsv,
+    `parquet`, `wikipedia` (a MediaWiki XML dump). `hf`: a Hugging Face dataset by hub id or local
+    directory (`dataset`, `config`, `split`, `revision`), streamed.
+    """
+
+    type: Literal["rdlab", "text", "jsonl", "json", "csv", "parquet", "wikipedia", "hf"]
     path: str | None = None
+    dataset: str | None = None
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    streaming: bool = True
     text_field: str = "text"
     lang: str = "km"
+    weight: float = Field(1.0, gt=0)
     max_docs: int | None = Field(None, gt=0)
     name: str | None = None
 
     @model_validator(mode="after")
-    def _path_needed(self) -> "SourceConfig":
-        if self.type != "rdlab" and not self.path:
+    def _location_needed(self) -> "SourceConfig":
+        if self.type in FILE_SOURCES and not self.path:
             raise ValueError(f"source type '{self.type}' needs a 'path' (file or glob)")
+        if self.type == "hf" and not self.dataset:
+            raise ValueError("source type 'hf' needs a 'dataset' (hub id or local directory)")
         return self
 
     @property
     def label(self) -> str:
-        return self.name or (self.type if self.type == "rdlab" else f"{self.type}:{self.path}")
+        if self.name:
+            return self.name
+        if self.type == "rdlab":
+            return "rdlab"
+        if self.type == "hf":
+            return f"hf:{self.dataset}" + (f"/{self.config}" if self.config else "") + f"[{self.split}]"
+        return f"{self.type}:{self.path}"
 
 
 class CorpusConfig(_Strict):
@@ -302,6 +325,10 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
         if src.path and not glob.glob(src.path, recursive=True):
             where = _origin(origins, ("corpus", "sources", i, "path"), default)
             raise ConfigError(f"{where}: corpus.sources[{i}].path: no file matches '{src.path}'")
+        ds = src.dataset
+        if ds and ds.startswith((".", "/", "~")) and not Path(ds).expanduser().exists():
+            where = _origin(origins, ("corpus", "sources", i, "dataset"), default)
+            raise ConfigError(f"{where}: corpus.sources[{i}].dataset: local dataset directory not found: {ds}")
     mp = cfg.model.name_or_path
     looks_local = mp and (mp.startswith((".", "/", "~")) or mp.count("/") > 1)  # hub ids are 'org/name'
     if looks_local and not Path(mp).expanduser().exists():

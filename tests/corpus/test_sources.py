@@ -48,3 +48,62 @@ def test_text_source_globs_and_max_docs(tmp_path):
     items = list(iter_source(SourceConfig(type="text", path=str(tmp_path / "*.txt"), max_docs=4)))
     assert [r["text"] for _, r in items] == ["ក", "ខ", "គ", "ក"]
     assert items[-1][1]["line"].endswith("1.txt:1")
+
+
+KM = ["ភ្នំពេញ", "សៀមរាប", "បាត់ដំបង"]
+
+
+def _write_compressed(path, data: bytes):
+    import bz2
+    import gzip
+
+    import zstandard
+
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(data))
+    elif path.suffix == ".bz2":
+        path.write_bytes(bz2.compress(data))
+    elif path.suffix == ".zst":
+        path.write_bytes(zstandard.ZstdCompressor().compress(data))
+    else:
+        path.write_bytes(data)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2", ".zst"])
+def test_jsonl_through_every_compression(tmp_path, suffix):
+    path = tmp_path / f"docs.jsonl{suffix}"
+    lines = [json.dumps({"body": t}, ensure_ascii=False) for t in KM] + ["{oops"]
+    _write_compressed(path, ("\n".join(lines) + "\n").encode())
+    items = list(iter_source(SourceConfig(type="jsonl", path=str(path), text_field="body")))
+    assert [r["text"] for ok, r in items if ok] == KM
+    assert [r["reason"] for ok, r in items if not ok] == ["bad JSON: Expecting property name enclosed in double quotes"]
+
+
+def test_json_array_csv_and_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "a.json").write_text(json.dumps([{"text": KM[0]}, {"text": 5}, {"text": KM[1]}], ensure_ascii=False))
+    got = list(iter_source(SourceConfig(type="json", path=str(tmp_path / "a.json"))))
+    assert [r["text"] for ok, r in got if ok] == KM[:2] and not got[1][0]
+    (tmp_path / "b.csv").write_text("id,text\n1,\"" + KM[0] + ", ក\"\n2," + KM[2] + "\n", encoding="utf-8")
+    got = list(iter_source(SourceConfig(type="csv", path=str(tmp_path / "b.csv"))))
+    assert [r["text"] for ok, r in got if ok] == [KM[0] + ", ក", KM[2]]
+    pq.write_table(pa.table({"content": [KM[0], None, KM[2]]}), tmp_path / "c.parquet")
+    got = list(iter_source(SourceConfig(type="parquet", path=str(tmp_path / "c.parquet"), text_field="content")))
+    assert [r["text"] for ok, r in got if ok] == [KM[0], KM[2]]
+    assert got[1][1]["line"].endswith("c.parquet#1")
+    got = list(iter_source(SourceConfig(type="parquet", path=str(tmp_path / "c.parquet"))))
+    assert not got[0][0] and "no column 'text'" in got[0][1]["reason"]
+
+
+def test_hf_dataset_from_a_local_directory_streams(tmp_path):
+    data = tmp_path / "my-dataset" / "data"
+    data.mkdir(parents=True)
+    (data / "train-00000-of-00001.jsonl").write_text(
+        "\n".join(json.dumps({"text": t, "url": "x"}, ensure_ascii=False) for t in KM) + "\n", encoding="utf-8")
+    (data / "test-00000-of-00001.jsonl").write_text(json.dumps({"text": "test"}) + "\n", encoding="utf-8")
+    src = SourceConfig(type="hf", dataset=str(tmp_path / "my-dataset"), split="train", max_docs=2)
+    items = list(iter_source(src))
+    assert [r["text"] for _, r in items] == KM[:2]
+    assert items[0][1]["line"].endswith("my-dataset[train]#0") and src.label.startswith("hf:")
