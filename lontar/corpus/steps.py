@@ -1,13 +1,15 @@
-"""Corpus steps: pure functions over a batch (a dict of columns).
+"""Corpus steps: pure functions over a batch (a dict of columns), see `lontar.corpus.pipeline`.
 
-The same function runs under `datasets.Dataset.map(batched=True)` or `ray.data`; the runner here
-calls it directly on batches.
+The same functions run under `datasets.Dataset.map(batched=True)` or `ray.data`; the local runner
+calls them directly on batches.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
+from lontar.corpus.pipeline import Batch, Step, StepOutput
 from lontar.text.normalize import normalize_text
 
 
@@ -16,17 +18,21 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def normalize_batch(batch: dict[str, list]) -> dict[str, list]:
-    out = dict(batch)
-    out["text"] = [normalize_text(t) for t in batch["text"]]
-    out["id"] = [text_hash(t) for t in out["text"]]
-    return out
+def normalize(batch: Batch) -> StepOutput:
+    return [normalize_text(t) for t in batch["text"]], [None] * len(batch["text"]), {}
 
 
-def length_reasons(batch: dict[str, list], min_chars: int) -> list[str | None]:
-    """Why each record fails the length filter, or None when it passes."""
-    return [None if len(t) >= min_chars else ("empty" if not t else f"shorter than {min_chars} chars")
-            for t in batch["text"]]
+def min_length(batch: Batch, min_chars: int) -> StepOutput:
+    reasons = [None if len(t) >= min_chars else ("empty" if not t else f"shorter than {min_chars} chars")
+               for t in batch["text"]]
+    return batch["text"], reasons, {}
+
+
+def default_steps(min_chars: int) -> list[Step]:
+    return [
+        Step("normalize", normalize, "Unicode NFC, control characters removed, whitespace collapsed"),
+        Step("min_length", partial(min_length, min_chars=min_chars), f"documents shorter than {min_chars} characters set aside"),
+    ]
 
 
 def split_of(doc_id: str, validation_fraction: float) -> str:

@@ -84,7 +84,7 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
         parts += [f"| {s['source']} | {s['lang']} | {s['read']:,} | {s['kept']:,} | {s['duplicates']:,} | "
                   f"{sum(s['rejected'].values()):,} |" for s in data_card["sources"]]
         parts += ["", f"Train split: {splits['train']['docs']:,} documents, {splits['train']['chars']:,} characters. "
-                  "Processing: " + "; ".join(data_card["steps"]) + ".", ""]
+                  "Processing: " + "; ".join(data_card["step_descriptions"].values()) + ".", ""]
     if tokenizer_report:
         tok = tokenizer_report["tokenizer"]
         parts += ["## Tokenizer", "", f"SentencePiece {tok['model_type']}, {tok['vocab_size']:,} pieces, trained on "

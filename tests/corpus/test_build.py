@@ -59,3 +59,26 @@ def test_split_is_deterministic_across_runs(tmp_path, khmer_sentences):
     assert first["splits"] == second["splits"]
     assert (cfg.run_dir / "corpus" / "validation-00000-of-00001.parquet").read_bytes() == val1
     assert 0.1 < first["splits"]["validation"]["docs"] / 500 < 0.3
+
+
+def test_nothing_is_lost_at_any_step(tmp_path, khmer_sentences):
+    path = tmp_path / "k.jsonl"
+    docs = khmer_sentences[:400] + khmer_sentences[:50] + ["", "ក", " \t "]
+    with path.open("w", encoding="utf-8") as f:
+        for t in docs:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+        f.write("not json\n")
+    card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": str(path)}], min_chars=2))
+    [src] = card["sources"]
+    for name, st in src["steps"].items():
+        removed = sum(st["rejected"].values()) + st.get("counts", {}).get("exact duplicates", 0)
+        assert st["docs_in"] == st["docs_out"] + removed, name
+        assert st["chars_out"] <= st["chars_in"] and st["bytes_out"] <= st["bytes_in"]
+    steps = list(src["steps"].values())
+    for before, after in zip(steps, steps[1:]):
+        assert before["docs_out"] == after["docs_in"]
+    assert src["read"] == steps[0]["docs_in"] + 1  # the bad JSON line never reached a step
+    assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
+    assert src["rejected"]["empty"] == 2 and src["rejected"]["shorter than 2 chars"] == 1
+    assert (tmp_path / "runs" / "c" / "corpus" / "length_histogram.png").stat().st_size > 1000
+    assert card["languages"]["km"]["docs"] == src["kept"]
