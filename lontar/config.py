@@ -83,6 +83,8 @@ class CorpusConfig(_Strict):
     validation_fraction: float = Field(0.01, gt=0, lt=1)
     min_chars: int = Field(1, ge=1)
     shard_docs: int = Field(100_000, gt=0)
+    chunk_docs: int = Field(50_000, gt=0)  # unit of work and of resume
+    num_proc: int = Field(2, ge=1)
 
 
 class TokenizerConfig(_Strict):

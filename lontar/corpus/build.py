@@ -1,132 +1,182 @@
-"""The corpus stage runner: sources -> steps (normalize, filters) -> exact dedup -> split -> shards + card."""
+"""The corpus stage runner.
+
+sources -> chunks of `chunk_docs` documents -> steps (a `datasets.map` over each chunk, `num_proc`
+workers) -> exact dedup across the corpus -> deterministic split -> parquet shards + data card.
+
+Each processed chunk is kept in `corpus.work/` with a signature of everything that shaped it (the
+source, the step settings, the library version), so re-running after an interruption or a change to
+a later source only processes what is not done yet.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
+import datasets
+import pyarrow.parquet as pq
 
+from lontar import __version__
 from lontar.config import RunConfig, SourceConfig
 from lontar.corpus.card import render_card_md, write_length_histogram
-from lontar.corpus.pipeline import StepStats, run_steps
+from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
 from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
-from lontar.corpus.steps import default_steps, split_of, text_hash
+from lontar.corpus.steps import build_steps, split_of, text_hash
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 
-BATCH = 4096
+FEATURES = datasets.Features({
+    "text": datasets.Value("string"), "source": datasets.Value("string"), "lang": datasets.Value("string"),
+    "line": datasets.Value("string"), "reason": datasets.Value("string"), "step": datasets.Value("string"),
+    "trace_chars": datasets.Sequence(datasets.Value("int64")), "trace_bytes": datasets.Sequence(datasets.Value("int64")),
+    "counts": datasets.Value("string"),
+})
+MAP_BATCH = 1000
 
 
-def _batches(src: SourceConfig, rejects: RejectWriter, counts: Counter):
-    """Batches of good records as columns; malformed records go straight to the rejects."""
-    batch: list[dict[str, Any]] = []
+def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: Counter) -> Iterator[list[dict[str, Any]]]:
+    """Chunks of good records; malformed records go straight to the rejects, counted."""
+    chunk: list[dict[str, Any]] = []
     for ok, item in iter_source(src):
         counts["read"] += 1
         if not ok:
-            counts[f"rejected:{item['reason']}"] += 1
+            counts[item["reason"]] += 1
             rejects.add({**item, "step": "read"})
             continue
-        batch.append(item)
-        if len(batch) == BATCH:
-            yield {k: [r[k] for r in batch] for k in batch[0]}
-            batch = []
-    if batch:
-        yield {k: [r[k] for r in batch] for k in batch[0]}
+        chunk.append(item)
+        if len(chunk) == chunk_docs:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _dedup(batch: dict[str, list], seen: set[str], stats: StepStats) -> dict[str, list]:
-    """Exact dedup across the whole corpus (first occurrence wins); adds the `id` column."""
-    stats.count_in(batch["text"])
-    keep, ids = [], []
-    for i, text in enumerate(batch["text"]):
-        doc_id = text_hash(text)
+def _signature(cfg: RunConfig, src: SourceConfig) -> str:
+    """What shapes a processed chunk: its source, every corpus setting but the output layout, lontar's version."""
+    shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc"})
+    blob = json.dumps({"source": src.model_dump(mode="json"), "corpus": shaping, "lontar": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _process_chunk(records: list[dict[str, Any]], steps: list[Step], num_proc: int, path: Path) -> None:
+    columns = {k: [r[k] for r in records] for k in ("text", "source", "lang", "line")}
+    ds = datasets.Dataset.from_dict(columns)
+    parallel = num_proc if num_proc > 1 and len(ds) >= 2 * MAP_BATCH else None
+    out = ds.map(process_batch, fn_kwargs={"steps": steps}, batched=True, batch_size=MAP_BATCH, num_proc=parallel,
+                 remove_columns=ds.column_names, features=FEATURES, load_from_cache_file=False,
+                 desc=f"corpus {path.stem}")
+    tmp = path.with_name(path.name + ".tmp")
+    out.to_parquet(str(tmp))
+    tmp.replace(path)
+
+
+def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: StepStats, writers: dict[str, ShardWriter],
+                     rejects: RejectWriter, validation_fraction: float, summary: Counter, lengths: list[int]) -> None:
+    kept = [r for r in table_rows if r["reason"] is None]
+    for r in table_rows:
+        if r["reason"] is not None:
+            rejects.add({"source": r["source"], "line": r["line"], "step": r["step"], "reason": r["reason"],
+                         "raw": r["text"][:2000]})
+    dedup.count_in([r["text"] for r in kept])
+    survivors = []
+    for r in kept:
+        doc_id = text_hash(r["text"])
         if doc_id in seen:
-            stats.counts["exact duplicates"] += 1
+            dedup.counts["exact duplicates"] += 1
             continue
         seen.add(doc_id)
-        keep.append(i)
-        ids.append(doc_id)
-    out = {k: [v[i] for i in keep] for k, v in batch.items()}
-    out["id"] = ids
-    stats.count_out(out["text"])
-    return out
+        survivors.append(r["text"])
+        split = split_of(doc_id, validation_fraction)
+        writers[split].add({"id": doc_id, "text": r["text"], "source": r["source"], "lang": r["lang"]})
+        size, nbytes = len(r["text"]), len(r["text"].encode("utf-8"))
+        summary.update({f"{split}:docs": 1, f"{split}:chars": size, f"{split}:bytes": nbytes,
+                        f"lang:{r['lang']}:docs": 1, f"lang:{r['lang']}:chars": size})
+        lengths.append(size)
+    dedup.count_out(survivors)
 
 
 def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     """Build `runs/<name>/corpus/` and its data card; returns the card."""
     started = time.time()
     c = cfg.corpus
-    final_dir = cfg.run_dir / "corpus"
-    work_dir = cfg.run_dir / "corpus.partial"
-    shutil.rmtree(work_dir, ignore_errors=True)
-    writers = {s: ShardWriter(work_dir, s, c.shard_docs) for s in ("train", "validation")}
-    rejects = RejectWriter(work_dir / "rejected" / "rejected-00000.jsonl")
-    steps = default_steps(c.min_chars)
-    stats: dict[str, StepStats] = {}
+    final_dir, out_dir, work_dir = cfg.run_dir / "corpus", cfg.run_dir / "corpus.partial", cfg.run_dir / "corpus.work"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    writers = {s: ShardWriter(out_dir, s, c.shard_docs) for s in ("train", "validation")}
+    rejects = RejectWriter(out_dir / "rejected" / "rejected-00000.jsonl")
+    steps = build_steps(c)
+    names = [s.name for s in steps]
     seen: set[str] = set()
-    per_source, splits, langs = [], {s: Counter() for s in writers}, Counter()
-    lengths: list[int] = []
-    progress = tqdm(desc="corpus", unit=" docs", mininterval=1.0)
-    for src in c.sources:
+    per_source, all_stats, summary, lengths = [], {n: StepStats() for n in [*names, "dedup"]}, Counter(), []
+    reused = processed = 0
+    for i, src in enumerate(c.sources):
         counts: Counter = Counter()
-        src_stats: dict[str, StepStats] = {}
-        for batch in _batches(src, rejects, counts):
-            progress.update(len(batch["text"]))
-            batch, rejected = run_steps(batch, steps, src_stats)
-            for row in rejected:
-                rejects.add(row)
-            batch = _dedup(batch, seen, src_stats.setdefault("dedup", StepStats()))
-            for doc_id, text, lang in zip(batch["id"], batch["text"], batch["lang"]):
-                split = split_of(doc_id, c.validation_fraction)
-                writers[split].add({"id": doc_id, "text": text, "source": src.label, "lang": lang})
-                size = len(text)
-                splits[split].update(docs=1, chars=size, bytes=len(text.encode("utf-8")))
-                langs.update({f"{lang}:docs": 1, f"{lang}:chars": size})
-                lengths.append(size)
-        step_rejects = sum(sum(s.rejected.values()) for s in src_stats.values())
-        read_rejects = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("rejected:")}
-        duplicates = src_stats["dedup"].counts["exact duplicates"] if "dedup" in src_stats else 0
-        kept = src_stats["dedup"].docs_out if "dedup" in src_stats else 0
-        per_source.append({
+        src_stats = {n: StepStats() for n in [*names, "dedup"]}
+        signature = _signature(cfg, src)
+        for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
+            path = work_dir / f"{i:03d}-{j:05d}.parquet"
+            marker = path.with_suffix(".done")
+            if marker.exists() and marker.read_text() == signature and path.exists():
+                reused += 1
+            else:
+                _process_chunk(chunk, steps, c.num_proc, path)
+                atomic_write_text(marker, signature)
+                processed += 1
+            rows = pq.read_table(path).to_pylist()
+            for name, st in stats_from_rows(rows, names).items():
+                src_stats[name].merge(st)
+            _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths)
+        read_rejects = {k: v for k, v in counts.items() if k != "read"}
+        step_rejects: Counter = Counter()
+        for st in src_stats.values():
+            step_rejects.update(st.rejected)
+        dedup = src_stats["dedup"]
+        entry = {
             "source": src.label, "type": src.type, "lang": src.lang, "weight": src.weight, "read": counts["read"],
-            "kept": kept, "duplicates": duplicates, "rejected": {**read_rejects, **_step_reasons(src_stats)},
-            "steps": {name: s.to_dict() for name, s in src_stats.items()},
-        })
-        if counts["read"] != kept + duplicates + sum(read_rejects.values()) + step_rejects:
+            "kept": dedup.docs_out, "duplicates": dedup.counts["exact duplicates"],
+            "rejected": dict(Counter(read_rejects) + step_rejects),
+            "steps": {name: st.to_dict() for name, st in src_stats.items()},
+        }
+        if entry["read"] != entry["kept"] + entry["duplicates"] + sum(entry["rejected"].values()):
             raise RuntimeError(f"corpus accounting broke for source {src.label}: documents were lost")
-        for name, s in src_stats.items():
-            stats.setdefault(name, StepStats()).merge(s)
-    progress.close()
+        per_source.append(entry)
+        for name, st in src_stats.items():
+            all_stats[name].merge(st)
     shards = {s: [p.name for p in w.close()] for s, w in writers.items()}
     rejects.close()
+    splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in writers}
     if not splits["train"]["docs"] or not splits["validation"]["docs"]:
         raise ValueError(f"corpus for run '{cfg.name}' has {splits['train']['docs']} train and "
                          f"{splits['validation']['docs']} validation documents: need both (check corpus.sources "
                          "and corpus.validation_fraction)")
-    total_chars = sum(v for k, v in langs.items() if k.endswith(":chars"))
+    lang_codes = sorted({k.split(":")[1] for k in summary if k.startswith("lang:")})
+    total_chars = sum(summary[f"lang:{lang}:chars"] for lang in lang_codes)
     card = {
         "run": cfg.name,
         "sources": per_source,
-        "steps": {name: s.to_dict() for name, s in stats.items()},
-        "step_descriptions": {s.name: s.description for s in steps} | {"dedup": "exact dedup on the normalized text (blake2b-128)"},
+        "steps": {name: st.to_dict() for name, st in all_stats.items()},
+        "step_descriptions": {s.name: s.description for s in steps}
+        | {"dedup": "exact dedup on the normalized text (blake2b-128), first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
         "rejected": rejects.count,
-        "languages": {lang: {"docs": langs[f"{lang}:docs"], "chars": langs[f"{lang}:chars"],
-                             "char_share": round(langs[f"{lang}:chars"] / total_chars, 4)}
-                      for lang in sorted({k.split(":")[0] for k in langs})},
-        "splits": {s: dict(v) for s, v in splits.items()},
+        "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],
+                             "char_share": round(summary[f"lang:{lang}:chars"] / total_chars, 4)} for lang in lang_codes},
+        "splits": splits,
         "shards": shards,
         "validation_fraction": c.validation_fraction,
+        "chunks": {"processed": processed, "reused": reused},
     }
-    write_length_histogram(lengths, work_dir / "length_histogram.png", title=f"{cfg.name}: document length")
-    atomic_write_json(work_dir / "data_card.json", card)
-    atomic_write_text(work_dir / "data_card.md", render_card_md(card))
+    write_length_histogram(lengths, out_dir / "length_histogram.png", title=f"{cfg.name}: document length")
+    atomic_write_json(out_dir / "data_card.json", card)
+    atomic_write_text(out_dir / "data_card.md", render_card_md(card))
     shutil.rmtree(final_dir, ignore_errors=True)
-    work_dir.replace(final_dir)
+    out_dir.replace(final_dir)
     inputs: list[Path | str] = []
     for src in c.sources:
         if src.type == "rdlab":
@@ -135,14 +185,9 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
             inputs.append(f"hf:{src.dataset}")
         else:
             inputs.extend(source_files(src.path or ""))
+    print(f"corpus: {sum(s['kept'] for s in per_source):,} documents kept, {card['duplicates']:,} duplicates, "
+          f"{card['rejected']:,} set aside; chunks processed {processed}, reused {reused}")
     record_stage(cfg, "corpus", inputs=inputs, outputs=[final_dir], started=started,
                  extra={"summary": {"kept": sum(s["kept"] for s in per_source), "duplicates": card["duplicates"],
-                                    "rejected": card["rejected"]}})
+                                    "rejected": card["rejected"], "chunks_reused": reused}})
     return card
-
-
-def _step_reasons(stats: dict[str, StepStats]) -> dict[str, int]:
-    out: Counter = Counter()
-    for s in stats.values():
-        out.update(s.rejected)
-    return dict(out)

@@ -1,20 +1,24 @@
-"""Corpus steps composed in a list, with accounting per step.
+"""Corpus steps composed in a list, with exact accounting per step.
 
 A step is a pure function over a batch (a dict of columns) that returns the new texts, a reject
-reason (or None) per document, and optional counters (e.g. PII replacements). The runner applies
-the steps in order and keeps, for each one, documents, characters and bytes in and out and the
-rejection reasons, so that at every step: in = out + rejected.
+reason (or None) per document, and optional counters (e.g. PII replacements). `process_batch` runs
+the steps over a batch and returns one row per input row, rejected rows included, each carrying its
+trace: its size before the first step and after every step it passed. The traces give, per step,
+documents, characters and bytes in and out, so at every step in = out + rejected, whatever ran the
+batches (a loop, `datasets.map(num_proc=N)` or `ray.data`).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 Batch = dict[str, list]
 StepOutput = tuple[list[str], list[str | None], dict[str, int]]
+OUTPUT_COLUMNS = ("text", "source", "lang", "line", "reason", "step", "trace_chars", "trace_bytes", "counts")
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,14 @@ class StepStats:
     counts: Counter = field(default_factory=Counter)
 
     def count_in(self, texts: Sequence[str]) -> None:
-        chars, nbytes = _sizes(texts)
-        self.docs_in, self.chars_in, self.bytes_in = self.docs_in + len(texts), self.chars_in + chars, self.bytes_in + nbytes
+        self.docs_in += len(texts)
+        self.chars_in += sum(len(t) for t in texts)
+        self.bytes_in += sum(len(t.encode("utf-8")) for t in texts)
 
     def count_out(self, texts: Sequence[str]) -> None:
-        chars, nbytes = _sizes(texts)
-        self.docs_out, self.chars_out, self.bytes_out = self.docs_out + len(texts), self.chars_out + chars, self.bytes_out + nbytes
+        self.docs_out += len(texts)
+        self.chars_out += sum(len(t) for t in texts)
+        self.bytes_out += sum(len(t.encode("utf-8")) for t in texts)
 
     def merge(self, other: "StepStats") -> None:
         for name in ("docs_in", "chars_in", "bytes_in", "docs_out", "chars_out", "bytes_out"):
@@ -55,30 +61,64 @@ class StepStats:
                 "rejected": dict(self.rejected), **({"counts": dict(self.counts)} if self.counts else {})}
 
 
-def _sizes(texts: Sequence[str]) -> tuple[int, int]:
-    return sum(len(t) for t in texts), sum(len(t.encode("utf-8")) for t in texts)
-
-
-def run_steps(batch: Batch, steps: Sequence[Step], stats: dict[str, StepStats]) -> tuple[Batch, list[dict[str, Any]]]:
-    """Run `steps` over one batch; returns the surviving batch and the rejected rows (with step and reason)."""
-    rejects: list[dict[str, Any]] = []
+def process_batch(batch: Batch, steps: Sequence[Step]) -> Batch:
+    """Run `steps` over a batch; every input row comes out once, kept (`reason` None) or rejected."""
+    n = len(batch["text"])
+    texts = list(batch["text"])
+    reason: list[str | None] = [None] * n
+    failed: list[str | None] = [None] * n
+    trace_chars = [[len(t)] for t in texts]
+    trace_bytes = [[len(t.encode("utf-8"))] for t in texts]
+    batch_counts: Counter = Counter()
+    alive = list(range(n))
     for step in steps:
-        if not batch["text"]:
+        if not alive:
             break
-        st = stats.setdefault(step.name, StepStats())
-        st.count_in(batch["text"])
-        texts, reasons, counts = step.fn(batch)
-        if len(texts) != len(batch["text"]) or len(reasons) != len(texts):
-            raise RuntimeError(f"corpus step '{step.name}' returned {len(texts)} texts / {len(reasons)} reasons "
-                               f"for {len(batch['text'])} documents")
-        st.counts.update(counts)
-        keep = [i for i, r in enumerate(reasons) if r is None]
-        for i, reason in enumerate(reasons):
-            if reason is not None:
-                st.rejected[reason] += 1
-                rejects.append({"source": batch["source"][i], "line": batch["line"][i], "step": step.name,
-                                "reason": reason, "raw": batch["text"][i][:2000]})
-        batch = {k: [v[i] for i in keep] for k, v in batch.items()}
-        batch["text"] = [texts[i] for i in keep]
-        st.count_out(batch["text"])
-    return batch, rejects
+        sub = {k: [v[i] for i in alive] for k, v in batch.items()}
+        sub["text"] = [texts[i] for i in alive]
+        new_texts, reasons, counts = step.fn(sub)
+        if len(new_texts) != len(alive) or len(reasons) != len(alive):
+            raise RuntimeError(f"corpus step '{step.name}' returned {len(new_texts)} texts and {len(reasons)} "
+                               f"reasons for {len(alive)} documents")
+        batch_counts.update({f"{step.name}:{k}": v for k, v in counts.items()})
+        still = []
+        for i, new, why in zip(alive, new_texts, reasons):
+            if why is not None:
+                reason[i], failed[i] = why, step.name
+                continue
+            texts[i] = new
+            trace_chars[i].append(len(new))
+            trace_bytes[i].append(len(new.encode("utf-8")))
+            still.append(i)
+        alive = still
+    counts_col = [""] * n
+    if n and batch_counts:
+        counts_col[0] = json.dumps(dict(batch_counts))  # batch totals ride on the first row
+    return {"text": texts, "source": list(batch["source"]), "lang": list(batch["lang"]), "line": list(batch["line"]),
+            "reason": reason, "step": failed, "trace_chars": trace_chars, "trace_bytes": trace_bytes,
+            "counts": counts_col}
+
+
+def stats_from_rows(rows: Iterable[dict[str, Any]], step_names: Sequence[str]) -> dict[str, StepStats]:
+    """Per-step statistics from processed rows (their traces, reasons and counters)."""
+    stats = {name: StepStats() for name in step_names}
+    for row in rows:
+        chars, nbytes = row["trace_chars"], row["trace_bytes"]
+        for j, name in enumerate(step_names):
+            if j >= len(chars):
+                break
+            st = stats[name]
+            st.docs_in += 1
+            st.chars_in += chars[j]
+            st.bytes_in += nbytes[j]
+            if j + 1 < len(chars):
+                st.docs_out += 1
+                st.chars_out += chars[j + 1]
+                st.bytes_out += nbytes[j + 1]
+        if row["reason"] is not None:
+            stats[row["step"]].rejected[row["reason"]] += 1
+        if row["counts"]:
+            for key, value in json.loads(row["counts"]).items():
+                step, what = key.split(":", 1)
+                stats[step].counts[what] += value
+    return stats

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from functools import partial
 
+from lontar.config import CorpusConfig
 from lontar.corpus.pipeline import Batch, Step, StepOutput
 from lontar.text.normalize import normalize_text
 
@@ -28,10 +29,12 @@ def min_length(batch: Batch, min_chars: int) -> StepOutput:
     return batch["text"], reasons, {}
 
 
-def default_steps(min_chars: int) -> list[Step]:
+def build_steps(corpus: CorpusConfig) -> list[Step]:
+    """The step list a corpus config asks for, in order."""
     return [
         Step("normalize", normalize, "Unicode NFC, control characters removed, whitespace collapsed"),
-        Step("min_length", partial(min_length, min_chars=min_chars), f"documents shorter than {min_chars} characters set aside"),
+        Step("min_length", partial(min_length, min_chars=corpus.min_chars),
+             f"documents shorter than {corpus.min_chars} characters set aside"),
     ]
 
 

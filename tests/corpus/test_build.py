@@ -82,3 +82,22 @@ def test_nothing_is_lost_at_any_step(tmp_path, khmer_sentences):
     assert src["rejected"]["empty"] == 2 and src["rejected"]["shorter than 2 chars"] == 1
     assert (tmp_path / "runs" / "c" / "corpus" / "length_histogram.png").stat().st_size > 1000
     assert card["languages"]["km"]["docs"] == src["kept"]
+
+
+def test_rerun_reuses_done_chunks_and_parallel_equals_serial(tmp_path, khmer_sentences):
+    path = tmp_path / "k.txt"
+    path.write_text("\n".join(khmer_sentences[:2500]) + "\n", encoding="utf-8")
+    src = [{"type": "text", "path": str(path)}]
+    first = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1))
+    assert first["chunks"] == {"processed": 3, "reused": 0}
+    shard = (tmp_path / "runs" / "c" / "corpus" / "train-00000-of-00001.parquet").read_bytes()
+    again = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1))
+    assert again["chunks"] == {"processed": 0, "reused": 3}
+    assert again["steps"] == first["steps"]
+    assert (tmp_path / "runs" / "c" / "corpus" / "train-00000-of-00001.parquet").read_bytes() == shard
+    changed = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1, min_chars=30))
+    assert changed["chunks"] == {"processed": 3, "reused": 0}
+    assert changed["splits"]["train"]["docs"] < first["splits"]["train"]["docs"]
+    (tmp_path / "p").mkdir()
+    parallel = build_corpus(_config(tmp_path / "p", src, chunk_docs=2500, num_proc=2))
+    assert parallel["steps"] == first["steps"] and parallel["splits"] == first["splits"]
