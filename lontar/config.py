@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 
 class ConfigError(Exception):
@@ -78,6 +78,53 @@ class SourceConfig(_Strict):
         return f"{self.type}:{self.path}"
 
 
+class QualityThresholds(_Strict):
+    """Gopher / C4 / FineWeb style thresholds. Units are syllables for km, lo, th, my and words otherwise."""
+
+    min_units: int = Field(3, ge=0)
+    max_units: int | None = Field(100_000, gt=0)
+    min_mean_unit_chars: float = Field(2.0, ge=0)
+    max_mean_unit_chars: float = Field(10.0, gt=0)
+    max_symbol_ratio: float = Field(0.1, ge=0)
+    max_digit_ratio: float = Field(0.5, ge=0, le=1)
+    min_alpha_unit_ratio: float = Field(0.6, ge=0, le=1)
+    max_bullet_line_frac: float = Field(0.9, ge=0, le=1)
+    max_ellipsis_line_frac: float = Field(0.3, ge=0, le=1)
+    max_dup_line_frac: float = Field(0.3, ge=0, le=1)
+    max_dup_line_char_frac: float = Field(0.2, ge=0, le=1)
+    max_dup_para_frac: float = Field(0.3, ge=0, le=1)
+    min_terminal_line_frac: float = Field(0.0, ge=0, le=1)  # C4-style; 0 turns it off
+    short_line_chars: int = Field(30, ge=0)
+    max_short_line_frac: float = Field(1.0, ge=0, le=1)  # FineWeb uses 0.67 on web pages; 1 turns it off
+    max_top_ngram_frac: dict[int, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    max_dup_ngram_frac: dict[int, float] = Field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
+    min_stop_words: int = Field(0, ge=0)  # Gopher uses 2 on web pages; counted where a list exists
+
+
+# Syllables are shorter than words: the built-in mean-length range for scripts without spaces.
+SYLLABLE_LANGS = ("km", "lo", "th", "my")
+_SYLLABLE_DEFAULTS = {"min_mean_unit_chars": 1.0, "max_mean_unit_chars": 8.0}
+
+QualityOverride = create_model(  # every threshold optional: unset keys inherit
+    "QualityOverride", __base__=_Strict,
+    **{name: (field.annotation | None, None) for name, field in QualityThresholds.model_fields.items()})
+
+
+class QualityConfig(_Strict):
+    enabled: bool = True
+    default: QualityOverride = Field(default_factory=QualityOverride)  # type: ignore[valid-type]
+    langs: dict[str, QualityOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
+
+    def for_lang(self, lang: str) -> QualityThresholds:
+        """Built-in defaults (syllable-aware), then `default`, then `langs[lang]`."""
+        values = dict(_SYLLABLE_DEFAULTS) if lang in SYLLABLE_LANGS else {}
+        for override in (self.default, self.langs.get(lang)):
+            if override is not None:
+                values.update(override.model_dump(exclude_none=True))
+        return QualityThresholds(**values)
+
+
 class CorpusConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -85,6 +132,7 @@ class CorpusConfig(_Strict):
     shard_docs: int = Field(100_000, gt=0)
     chunk_docs: int = Field(50_000, gt=0)  # unit of work and of resume
     num_proc: int = Field(2, ge=1)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
 
 
 class TokenizerConfig(_Strict):

@@ -1,0 +1,153 @@
+"""Quality filters in the Gopher, C4 and FineWeb style, with per-language thresholds.
+
+The unit is the syllable for Khmer, Lao, Thai and Burmese (their words are not separated by spaces,
+so a whitespace "word" would be a whole phrase) and the whitespace word otherwise. Each filter
+returns a reason naming the measure, its value and the threshold, so a rejected document explains
+itself in `rejected/`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from lontar.config import QualityConfig, QualityThresholds
+from lontar.corpus.pipeline import Batch, StepOutput
+from lontar.text.syllables import units as text_units
+
+# Sentence-final punctuation per script (C4 keeps lines that end in one of these).
+TERMINAL = ".!?\"'”’»)…" + "។៕" + "။" + "ฯ" + "。！？" + "؟"
+_BULLET = re.compile(r"^\s*[-*•·‣◦▪●–—]\s")
+_ELLIPSIS = ("...", "…")
+_SYMBOLS = re.compile(r"[#…]|\.\.\.")
+
+# A few of the most frequent function words per language (Gopher: a real document has some).
+# Matched as whole units for spaced scripts and as substrings for scripts without spaces.
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the be to of and that have with".split()),
+    "id": frozenset("yang dan di ini itu dengan untuk dari dalam tidak".split()),
+    "ms": frozenset("yang dan di ini itu dengan untuk dari dalam tidak".split()),
+    "tl": frozenset("ang ng sa na mga at ay si ito hindi".split()),
+    "vi": frozenset("và của là có không được những các cho trong".split()),
+    "km": frozenset(["និង", "នៃ", "ជា", "ក្នុង", "ដែល", "បាន", "មាន", "នេះ", "ទៅ", "ពី"]),
+    "th": frozenset(["และ", "ของ", "ที่", "ใน", "เป็น", "ได้", "มี", "ไม่", "จะ", "ให้"]),
+    "lo": frozenset(["ແລະ", "ຂອງ", "ທີ່", "ໃນ", "ເປັນ", "ໄດ້", "ມີ", "ບໍ່", "ຈະ", "ໃຫ້"]),
+    "my": frozenset(["သည်", "နှင့်", "တွင်", "၏", "ကို", "များ", "ပါ", "မှာ", "ဖြစ်", "က"]),
+}
+NO_SPACE_LANGS = frozenset({"km", "lo", "th", "my", "zh"})
+
+
+def _duplicate_fraction(items: Sequence[str]) -> tuple[float, float]:
+    """Share of items that repeat an earlier one, and share of characters in them (Gopher)."""
+    if not items:
+        return 0.0, 0.0
+    seen: set[str] = set()
+    dup_items = dup_chars = 0
+    for item in items:
+        if item in seen:
+            dup_items += 1
+            dup_chars += len(item)
+        seen.add(item)
+    total_chars = sum(len(i) for i in items) or 1
+    return dup_items / len(items), dup_chars / total_chars
+
+
+def _top_ngram_fraction(units: Sequence[str], n: int) -> float:
+    """Characters covered by the most frequent n-gram over all characters in units (Gopher)."""
+    if len(units) < n:
+        return 0.0
+    grams = Counter(tuple(units[i: i + n]) for i in range(len(units) - n + 1))
+    gram, count = grams.most_common(1)[0]
+    if count < 2:
+        return 0.0
+    return count * sum(len(u) for u in gram) / (sum(len(u) for u in units) or 1)
+
+
+def _duplicate_ngram_fraction(units: Sequence[str], n: int) -> float:
+    """Characters inside n-grams that occur more than once, over all characters (Gopher)."""
+    if len(units) < n:
+        return 0.0
+    grams = [tuple(units[i: i + n]) for i in range(len(units) - n + 1)]
+    counts = Counter(grams)
+    covered = [False] * len(units)
+    for i, gram in enumerate(grams):
+        if counts[gram] > 1:
+            for j in range(i, i + n):
+                covered[j] = True
+    return sum(len(u) for u, c in zip(units, covered) if c) / (sum(len(u) for u in units) or 1)
+
+
+def _stop_word_hits(text: str, units: Sequence[str], lang: str) -> int:
+    words = STOP_WORDS.get(lang)
+    if not words:
+        return -1  # no list: the filter does not apply
+    if lang in NO_SPACE_LANGS:
+        return sum(text.count(w) for w in words)
+    return sum(1 for u in units if u.lower() in words)
+
+
+def quality_reason(text: str, lang: str, t: QualityThresholds) -> str | None:
+    """Why `text` fails the quality filters for `lang`, or None when it passes."""
+    units = [u for u in text_units(text, lang) if u.strip()]
+    n = len(units)
+    if n < t.min_units:
+        return f"quality: {n} units < {t.min_units}"
+    if t.max_units is not None and n > t.max_units:
+        return f"quality: {n} units > {t.max_units}"
+    mean = sum(len(u) for u in units) / n
+    if not t.min_mean_unit_chars <= mean <= t.max_mean_unit_chars:
+        return f"quality: mean unit length {mean:.1f} outside [{t.min_mean_unit_chars}, {t.max_mean_unit_chars}]"
+    chars = len(text) or 1
+    symbols = len(_SYMBOLS.findall(text)) / n
+    if symbols > t.max_symbol_ratio:
+        return f"quality: symbol/unit ratio {symbols:.2f} > {t.max_symbol_ratio}"
+    digits = sum(ch.isdigit() for ch in text) / chars
+    if digits > t.max_digit_ratio:
+        return f"quality: digit ratio {digits:.2f} > {t.max_digit_ratio}"
+    alpha = sum(any(ch.isalpha() for ch in u) for u in units) / n
+    if alpha < t.min_alpha_unit_ratio:
+        return f"quality: units with a letter {alpha:.2f} < {t.min_alpha_unit_ratio}"
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        bullets = sum(bool(_BULLET.match(line)) for line in lines) / len(lines)
+        if bullets > t.max_bullet_line_frac:
+            return f"quality: bullet lines {bullets:.2f} > {t.max_bullet_line_frac}"
+        ellipsis = sum(line.endswith(_ELLIPSIS) for line in lines) / len(lines)
+        if ellipsis > t.max_ellipsis_line_frac:
+            return f"quality: lines ending in an ellipsis {ellipsis:.2f} > {t.max_ellipsis_line_frac}"
+        dup_lines, dup_line_chars = _duplicate_fraction(lines)
+        if dup_lines > t.max_dup_line_frac:
+            return f"quality: duplicate lines {dup_lines:.2f} > {t.max_dup_line_frac}"
+        if dup_line_chars > t.max_dup_line_char_frac:
+            return f"quality: characters in duplicate lines {dup_line_chars:.2f} > {t.max_dup_line_char_frac}"
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+        dup_paras, _ = _duplicate_fraction(paragraphs)
+        if dup_paras > t.max_dup_para_frac:
+            return f"quality: duplicate paragraphs {dup_paras:.2f} > {t.max_dup_para_frac}"
+        if t.min_terminal_line_frac:
+            terminal = sum(line.endswith(tuple(TERMINAL)) for line in lines) / len(lines)
+            if terminal < t.min_terminal_line_frac:
+                return f"quality: lines ending in punctuation {terminal:.2f} < {t.min_terminal_line_frac}"
+        short = sum(len(line) <= t.short_line_chars for line in lines) / len(lines)
+        if short > t.max_short_line_frac:
+            return f"quality: short lines {short:.2f} > {t.max_short_line_frac}"
+    for size, limit in sorted(t.max_top_ngram_frac.items()):
+        frac = _top_ngram_fraction(units, size)
+        if frac > limit:
+            return f"quality: top {size}-gram covers {frac:.2f} > {limit}"
+    for size, limit in sorted(t.max_dup_ngram_frac.items()):
+        frac = _duplicate_ngram_fraction(units, size)
+        if frac > limit:
+            return f"quality: duplicated {size}-grams cover {frac:.2f} > {limit}"
+    if t.min_stop_words:
+        hits = _stop_word_hits(text, units, lang)
+        if 0 <= hits < t.min_stop_words:
+            return f"quality: {hits} stop words < {t.min_stop_words}"
+    return None
+
+
+def quality_step(batch: Batch, config: QualityConfig) -> StepOutput:
+    thresholds = {lang: config.for_lang(lang) for lang in set(batch["lang"])}
+    reasons = [quality_reason(text, lang, thresholds[lang]) for text, lang in zip(batch["text"], batch["lang"])]
+    return batch["text"], reasons, {}

@@ -1,0 +1,218 @@
+"""PII scrubbing: every type and country format found, ordinary numbers left alone, idempotent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lontar.corpus.pii import (
+    PLACEHOLDER,
+    TYPES,
+    ascii_digits,
+    find_pii,
+    luhn_ok,
+    nik_ok,
+    nric_ok,
+    scrub_batch,
+    scrub_pii,
+    thai_id_ok,
+)
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def only(kind: str, text: str, n: int = 1) -> str:
+    out, counts = scrub_pii(text)
+    assert counts == {**dict.fromkeys(TYPES, 0), kind: n}, (text, out, counts)
+    return out
+
+
+@pytest.mark.parametrize("addr", [
+    "john.doe@example.com", "sokha_2024+news@gmail.com", "info@nssf.gov.kh", "a.b-c@mail.co.id", "X@Y.ORG",
+])
+def test_email(addr):
+    assert only("email", f"Contact: {addr}.") == "Contact: <EMAIL>."
+
+
+def test_email_next_to_khmer_and_glued_word():
+    assert only("email", "អ៊ីម៉ែលinfo@nssf.gov.kh។") == "អ៊ីម៉ែល<EMAIL>។"
+    assert only("email", "Email: camemb.aus@mfa.gov.khWebsite") == "Email: <EMAIL>Website"
+
+
+@pytest.mark.parametrize("url, rest", [
+    ("https://www.example.com/path?a=1&b=2", ", next"),
+    ("http://khsearch.com/qna/2122", "សូមផ្តល់ជាយោបល់"),  # glued to Khmer text, which stays
+    ("https://km.wikipedia.org/wiki/ប្រ៊ុយណេ", " តើ"),  # a Khmer title is part of the IRI
+    ("www.moeys.gov.kh", ")"),
+    ("ftp://files.example.org/pub/x.tar.gz", "."),
+    ("tourismcambodia.org", " ជា"),
+    ("facebook.com/page123", "!"),
+    ("https://en.wikipedia.org/wiki/Angkor_(temple)", " is"),
+])
+def test_url(url, rest):
+    assert only("url", f"see {url}{rest}") == f"see <URL>{rest}"
+
+
+@pytest.mark.parametrize("ip", ["192.168.1.1", "8.8.8.8", "10.0.0.0/8", "2001:db8::8a2e:370:7334",
+                                "fe80::1%eth0", "::1", "2001:0db8:85a3:0000:0000:8a2e:0370:7334"])
+def test_ip(ip):
+    assert only("ip", f"host {ip} up") == "host <IP> up"
+
+
+@pytest.mark.parametrize("phone", [
+    # Cambodia
+    "+855 12 345 678", "+855 (0)97 123 4567", "+85512345678", "012 345 678", "097-123-4567", "023 123 456",
+    "00855 12 345 678",
+    # Thailand
+    "+66 81 234 5678", "081-234-5678", "02-123-4567",
+    # Vietnam
+    "+84 912 345 678", "0912 345 678", "0912345678", "024 3825 1234",
+    # Indonesia
+    "+62 812-3456-7890", "0812-3456-7890", "081234567890", "(021) 1234567",
+    # Malaysia
+    "+60 12-345 6789", "012-345 6789", "03-1234 5678",
+    # Philippines
+    "+63 917 123 4567", "0917 123 4567", "0917-123-4567", "(02) 8123 4567",
+    # Laos
+    "+856 20 5555 1234", "020 5555 1234", "021 212 345",
+    # Myanmar
+    "+95 9 123 456 789", "09 123 456 789", "09-4501-23456",
+    # Singapore
+    "+65 6123 4567", "9123 4567", "8123-4567",
+    # elsewhere, with a plus
+    "+1 415 555 2671", "+44 20 7946 0958",
+])
+def test_phone(phone):
+    assert only("phone", f"Tel: {phone}, thanks") == "Tel: <PHONE>, thanks"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ទូរស័ព្ទ ០១២ ៣៤៥ ៦៧៨ ។", "ទូរស័ព្ទ <PHONE> ។"),  # Khmer digits
+    ("លេខ០៩៧១២៣៤៥៦៧។", "លេខ<PHONE>។"),  # touching Khmer letters, no spaces
+    ("โทร ๐๘๑-๒๓๔-๕๖๗๘ ครับ", "โทร <PHONE> ครับ"),  # Thai digits
+    ("ໂທ ໐໒໐ ໕໕໕໕ ໑໒໓໔", "ໂທ <PHONE>"),  # Lao digits
+    ("ဖုန်း ၀၉ ၁၂၃ ၄၅၆ ၇၈၉ ။", "ဖုန်း <PHONE> ။"),  # Myanmar digits
+    ("016 855 722៤. ស្នងការ", "<PHONE>៤. ស្នងការ"),  # a Khmer list number after it is not part of it
+    ("Call 088 40 14 987) now", "Call <PHONE>) now"),
+    ("(Call 012 345 678)", "(Call <PHONE>)"),
+    ("năm 2024 0912 345 678", "năm 2024 <PHONE>"),
+    ("012 345 678 / 097 123 4567", "<PHONE> / <PHONE>"),
+])
+def test_phone_in_context(text, expected):
+    out, counts = scrub_pii(text)
+    assert out == expected
+    assert counts["phone"] == expected.count("<PHONE>")
+
+
+@pytest.mark.parametrize("id_", [
+    "1-1012-00001-23-8", "1101200001238",  # Thai ID, valid check digit
+    "3201014512900001",  # Indonesian NIK (born 05-12-90, female)
+    "900101-14-5678", "900101145678",  # Malaysian MyKad
+    "34-1234567-8", "0111-1234567-8", "12-123456789-0", "123-456-789", "123-456-789-000",  # Philippine SSS, UMID, PhilHealth, TIN
+    "1234-5678-9012-3456", "4111 1111 1111 1111",  # PhilSys PSN, payment card
+    "S1234567D", "T0123456G",  # Singapore NRIC
+    "079203012345", "281473596",  # Vietnamese CCCD, CMND
+    "៦៥៣៨៤៧២០១៩",  # Khmer digits
+])
+def test_id(id_):
+    assert only("id", f"ID: {id_} ok") == "ID: <ID> ok"
+
+
+def test_id_checks():
+    assert thai_id_ok("1101200001238") and not thai_id_ok("1101200001231")
+    assert nik_ok("3201014512900001") and nik_ok("3201015512900001") and not nik_ok("3201019912900001")
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
+    assert nric_ok("S1234567D") and not nric_ok("S1234567A")
+    # A Thai-shaped number with a wrong check digit is not an ID; bare 16 digits need NIK or Luhn.
+    assert scrub_pii("1-1012-00001-23-1")[1]["id"] == 0
+    assert scrub_pii("ay 2056364173794811.")[1]["id"] == 0
+
+
+NEGATIVES = [
+    "In 1975 the war ended; from 1945-1975 and 1970–1975.",
+    "Due 2024-05-01, 01/05/2024, 05.01.2024, 12-05-2024 at 10:30, 10:30:45, 14:00 and 08:30.",
+    "Price $1,299.99, Rp 1.500.000, Rp150.000.000, 1.000.000 đồng, RM 12.50, ฿1,200, ₱ 2,500.00, 25.000đ.",
+    "GDP grew 5.6% to 1000000000 đồng; 1500000000 USD; 92 000 000 people; 12 345 678 voters.",
+    "Python 3.11.4, version 1.2.3, v1.2.3.4, release 2.10.1-beta, build 10.0.19041.",
+    "Decimals 0.123456789 and 3.14159265358979; fractions 7/10 and 3/4.",
+    "ISBN 978-0-306-40615-7 and ISBN 9780306406157 are book numbers.",
+    "Counting 123456789 and 1234567891 and 987654321; zeros 000000000.",
+    "Area 165384000 km2, 7500000000 people, 2056364173794800.",
+    "Scores 10 20 30 40 50 60; items 0 1 2 3 4 5 6 7 8 9; pages 12-34; years 1990 1995 2000 2005.",
+    "Ratio 16:9, chapter 3.2.1, section 4.1, e.g. and i.e. and U.S.A.",
+    "ឆ្នាំ១៩៧៥ ដល់ ១៩៧៩ តម្លៃ ១០០០០រៀល ថ្ងៃទី០១ ខែ០៥ ឆ្នាំ២០២៤ ម៉ោង ៨:៣០ ចំនួន ១២ ៣៤៥ នាក់ ។",
+    "ពីឆ្នាំ ២០១០ ដល់ ២០២០ មានប្រជាជន ១៦ ០០០ ០០០ នាក់ និងតម្លៃ ១,៨០០ ដុល្លារ ។",
+    "ปี ๒๕๖๗ ราคา ๑,๒๐๐ บาท วันที่ ๑๕/๐๕/๒๕๖๗",
+    "Ngày 30/4/1975, năm 2024, giá 150.000 đồng, dân số 100 triệu người.",
+    "std::vector, a::b, 12:30:45, Note: see below.",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_ordinary_numbers_are_left_alone(text):
+    out, counts = scrub_pii(text)
+    assert out == text, find_pii(text)
+    assert sum(counts.values()) == 0
+
+
+def test_khmer_sentences_with_digits_unchanged(khmer_sentences):
+    with_digits = [s for s in khmer_sentences if re.search(r"[0-9\u17e0-\u17e9]", s)]
+    assert len(with_digits) > 500
+    changed = [s for s in with_digits if scrub_pii(s)[0] != s]
+    # Only real phone numbers change (one sentence of the first 5,000 has one: "088 40 14 987").
+    assert len(changed) <= 2
+    for s in changed:
+        assert {kind for kind, *_ in find_pii(s)} == {"phone"}, s
+
+
+@pytest.mark.skipif(not (DATA / "seahelm" / "pure_heart_ngoc_phachHoang_vi.txt").is_file(),
+                    reason=f"the SEA-HELM data is not at {DATA}")
+def test_vietnamese_novel_unchanged():
+    text = (DATA / "seahelm" / "pure_heart_ngoc_phachHoang_vi.txt").read_text(encoding="utf-8")
+    assert scrub_pii(text) == (text, dict.fromkeys(TYPES, 0))
+
+
+MIXED = ("Liên hệ john@example.com hoặc +84 912 345 678, web https://x.vn/a?b=1, máy chủ 10.1.2.3, "
+         "CCCD 079203012345; ទូរស័ព្ទ ០១២ ៣៤៥ ៦៧៨ ឆ្នាំ២០២៤; NRIC S1234567D; fe80::1")
+
+
+def test_mixed_counts_and_placeholders():
+    out, counts = scrub_pii(MIXED)
+    assert counts == {"email": 1, "url": 1, "ip": 2, "phone": 2, "id": 2}
+    assert "ឆ្នាំ២០២៤" in out and "john" not in out and "912" not in out
+    for kind in TYPES:
+        assert out.count(PLACEHOLDER[kind]) == counts[kind]
+
+
+@pytest.mark.parametrize("text", [MIXED, *NEGATIVES, "<EMAIL> <URL> <IP> <PHONE> <ID>"])
+def test_idempotent(text):
+    once, _ = scrub_pii(text)
+    twice, counts = scrub_pii(once)
+    assert twice == once and sum(counts.values()) == 0
+
+
+def test_long_digit_strings_do_not_backtrack():
+    import time
+
+    text = " ".join(["1" * 60, "12 " * 2000, "0" * 5000, "(1" * 500, "1-" * 500])
+    t = time.perf_counter()
+    scrub_pii(text * 5)
+    assert time.perf_counter() - t < 1.0
+
+
+def test_native_digits_kept_outside_matches():
+    text = "លេខ ០១២ ៣៤៥ ៦៧៨ ថ្ងៃទី ២៤"
+    out, _ = scrub_pii(text)
+    assert out == "លេខ <PHONE> ថ្ងៃទី ២៤"
+    assert ascii_digits("០១២ ๑๒ ໑໒ ၁၂ １２") == "012 12 12 12 12"
+
+
+def test_scrub_batch_sums_counts_and_keeps_other_columns():
+    batch = {"text": [MIXED, "nothing here", "mail a@b.co"], "id": [1, 2, 3]}
+    out, counts = scrub_batch(batch)
+    assert out["id"] == [1, 2, 3] and out["text"][1] == "nothing here" and out["text"][2] == "mail <EMAIL>"
+    assert counts == {"email": 2, "url": 1, "ip": 2, "phone": 2, "id": 2}
+    assert batch["text"][2] == "mail a@b.co"  # the input batch is not modified

@@ -1,0 +1,134 @@
+import pytest
+
+from lontar.text.khmer import (
+    fix_misencodings,
+    normalize_khmer,
+    remove_zero_width,
+    reorder_clusters,
+)
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # hypothesis is a dev extra; the example-based tests still run without it
+    given = None
+
+needs_hypothesis = pytest.mark.skipif(given is None, reason="hypothesis is not installed (pip install hypothesis)")
+ZWSP, ZWNJ, ZWJ = "\u200b", "\u200c", "\u200d"
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("ខែ្មរ", "ខ្មែរ"),  # vowel typed before the subscript
+        ("ថៃ្ងនេះ", "ថ្ងៃនេះ"),
+        ("អី្វ", "អ្វី"),
+        ("ធើ្វការ", "ធ្វើការ"),
+        ("សម័្ពន្ធ", "សម្ព័ន្ធ"),  # sign typed before the subscript
+        ("កម្លំាង", "កម្លាំង"),  # nikahit typed before AA
+        ("ឆ្នំា", "ឆ្នាំ"),
+        ("សាស្រ្ត", "សាស្ត្រ"),  # subscript RO goes last
+        ("ស្រ្តី", "ស្ត្រី"),
+        ("ស្រី្ត", "ស្ត្រី"),  # both at once
+        ("សំស្រឹ្កត", "សំស្ក្រឹត"),
+        ("ម្យ៉ាង", "ម៉្យាង"),  # register shifter right after the base
+        ("ប្រ៊ុស", "ប៊្រុស"),
+        ("វា៉", "វ៉ា"),
+        ("វម៌្ម", "វម៌្ម"),  # robat before subscript: already canonical
+    ],
+)
+def test_reorder_fixes_known_misorderings(typed, canonical):
+    assert reorder_clusters(typed) == canonical
+    assert normalize_khmer(typed) == canonical
+
+
+def test_reorder_leaves_stray_coeng_and_correct_text_alone():
+    for text in ("ក្នុ្ង", "ថ្នា្កក់", "ខ្ញុំស្រឡាញ់ភាសាខ្មែរ", "ព្រះរាជាណាចក្រកម្ពុជា", "ទី្២", "abc ១២៣"):
+        assert reorder_clusters(text) == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [
+        ("ឃេីញ", "ឃើញ"),  # E + II -> OE
+        ("ព្រេាះ", "ព្រោះ"),  # E + AA -> OO
+        ("ឣ្វី", "អ្វី"),  # deprecated QAQ
+        ("\u17a4", "អា"),  # deprecated QAA
+        ("ក\u17b4ា\u17b5", "កា"),  # invisible inherent vowels
+        ("ល៘", "ល។ល។"),  # BEYYAL
+        ("បញ្្ជា", "បញ្ជា"),  # doubled coeng
+        ("ទប់់", "ទប់"),  # doubled sign
+        ("អុីមែល", "អ៊ីមែល"),  # U typed for a shifter before an above vowel
+        ("អីុមែល", "អ៊ីមែល"),
+        ("ញុាំ", "ញ៉ាំ"),
+        ("រុំារ៉ៃ", "រ៉ាំរ៉ៃ"),
+    ],
+)
+def test_fix_misencodings(typed, fixed):
+    assert normalize_khmer(typed) == fixed
+
+
+def test_fix_misencodings_leaves_real_words_and_digits():
+    for text in ("ខ្ញុំ", "ប៊ីស្គី", "ឆ្នាំ២០២៤ និង 2024", "ក៏", "ប៉ុន្តែ"):
+        assert fix_misencodings(text) == text
+
+
+def test_zero_width_rules():
+    assert remove_zero_width(f"តើ{ZWSP}វា") == f"តើ{ZWSP}វា"  # word boundary between syllables: kept
+    assert remove_zero_width(f"តើ{ZWSP}{ZWSP}វា") == f"តើ{ZWSP}វា"  # doubled: one
+    assert remove_zero_width(f"តើ{ZWSP}វា", keep_word_zwsp=False) == "តើវា"
+    for text in (f"{ZWSP}តើ", f"តើ{ZWSP}", f"តើ{ZWSP} វា", f"ក{ZWSP}ា", f"ក្{ZWSP}ម", f"ក{ZWSP}។", f"ក{ZWSP}2"):
+        assert ZWSP not in remove_zero_width(text), text
+    assert remove_zero_width("\ufeffក\u2060ខ\u00ad") == "កខ"
+    assert remove_zero_width(f"សីលធម{ZWNJ}{ZWJ}{ZWJ}៌") == "សីលធម៌"  # between consonant and robat
+    assert remove_zero_width(f"ប៊{ZWNJ}ិ") == f"ប៊{ZWNJ}ិ"  # Unicode's {Z} slot: shifter + ZWNJ + vowel
+    assert remove_zero_width(f"ប៊្រ{ZWNJ}ិ") == f"ប៊្រ{ZWNJ}ិ"
+    assert remove_zero_width(f"👩{ZWJ}💻 ក{ZWJ}") == f"👩{ZWJ}💻 ក"  # emoji sequence untouched
+
+
+def test_normalize_khmer_tidies_spaces_left_by_removed_zero_width():
+    assert normalize_khmer(f" ក {ZWSP} ខ{ZWSP}{ZWSP}គ ") == f"ក ខ{ZWSP}គ"
+
+
+def test_rdlab_changes_are_rare_and_only_permute(khmer_sentences):
+    changed = 0
+    for s in khmer_sentences:
+        out = reorder_clusters(s)
+        if out != s:
+            changed += 1
+            assert sorted(out) == sorted(s)  # a reorder never adds or loses a character here
+            assert reorder_clusters(out) == out
+    # Measured on all 212k rdlab sentences: 6.1%, three quarters of it the ស្រ្ត -> ស្ត្រ rule.
+    assert changed < 0.1 * len(khmer_sentences)
+
+
+def test_normalize_khmer_is_idempotent_on_rdlab(khmer_sentences):
+    for s in khmer_sentences:
+        once = normalize_khmer(s)
+        assert normalize_khmer(once) == once
+        assert fix_misencodings(once) == once and reorder_clusters(once) == once
+
+
+if given is not None:
+    _PIECES = [chr(c) for c in range(0x1780, 0x17B4)] + ["\u17d2" + chr(c) for c in (0x1780, 0x1793, 0x179A, 0x179F)]
+    _MARKS = [chr(c) for c in range(0x17B4, 0x17DE)] + [chr(c) for c in range(0x17E0, 0x17EA)]
+    _OTHER = [" ", "\n", ZWSP, ZWNJ, ZWJ, "\ufeff", "\u2060", "a", "1", "។", "👩", "\x07"]
+    khmerish = st.lists(st.sampled_from(_PIECES + _MARKS + _OTHER), max_size=30).map("".join)
+    khmer_block = st.text(st.characters(min_codepoint=0x1780, max_codepoint=0x17FF) | st.sampled_from(_OTHER), max_size=30)
+    any_khmer = khmerish | khmer_block
+    _settings = settings(max_examples=1000, deadline=None, database=None)
+else:
+    _settings = any_khmer = None
+
+
+@needs_hypothesis
+def test_every_khmer_normalizer_is_idempotent():
+    @_settings
+    @given(any_khmer, st.booleans())
+    def check(text, keep):
+        for fn in (reorder_clusters, fix_misencodings, lambda t: remove_zero_width(t, keep_word_zwsp=keep),
+                   lambda t: normalize_khmer(t, keep_word_zwsp=keep)):
+            once = fn(text)
+            assert fn(once) == once
+
+    check()
