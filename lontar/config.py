@@ -61,6 +61,10 @@ class SourceConfig(_Strict):
 
     @model_validator(mode="after")
     def _location_needed(self) -> "SourceConfig":
+        from lontar.langs import LANGS
+
+        if self.lang not in LANGS:
+            raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
         if self.type in FILE_SOURCES and not self.path:
             raise ValueError(f"source type '{self.type}' needs a 'path' (file or glob)")
         if self.type == "hf" and not self.dataset:
@@ -96,15 +100,21 @@ class QualityThresholds(_Strict):
     min_terminal_line_frac: float = Field(0.0, ge=0, le=1)  # C4-style; 0 turns it off
     short_line_chars: int = Field(30, ge=0)
     max_short_line_frac: float = Field(1.0, ge=0, le=1)  # FineWeb uses 0.67 on web pages; 1 turns it off
+    min_units_for_repetition: int = Field(50, ge=0)  # n-gram repetition is only meaningful on longer documents
     max_top_ngram_frac: dict[int, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
     max_dup_ngram_frac: dict[int, float] = Field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10})
     min_stop_words: int = Field(0, ge=0)  # Gopher uses 2 on web pages; counted where a list exists
 
 
-# Syllables are shorter than words: the built-in mean-length range for scripts without spaces.
+# Syllables are shorter than words (a word is about two of them in km, lo, th, my): built-in defaults
+# for those scripts take a shorter mean unit and n-grams twice as long as Gopher's word n-grams.
 SYLLABLE_LANGS = ("km", "lo", "th", "my")
-_SYLLABLE_DEFAULTS = {"min_mean_unit_chars": 1.0, "max_mean_unit_chars": 8.0}
+_SYLLABLE_DEFAULTS: dict[str, Any] = {
+    "min_mean_unit_chars": 1.0, "max_mean_unit_chars": 8.0, "min_units_for_repetition": 100,
+    "max_top_ngram_frac": {4: 0.20, 6: 0.18, 8: 0.16},
+    "max_dup_ngram_frac": {10: 0.15, 12: 0.14, 14: 0.13, 16: 0.12, 18: 0.11, 20: 0.10},
+}
 
 QualityOverride = create_model(  # every threshold optional: unset keys inherit
     "QualityOverride", __base__=_Strict,
@@ -125,6 +135,21 @@ class QualityConfig(_Strict):
         return QualityThresholds(**values)
 
 
+class LidConfig(_Strict):
+    """Language ID: documents not identified as their source's `lang` with enough confidence are set aside."""
+
+    enabled: bool = True
+    threshold: float = Field(0.5, ge=0, le=1)
+    thresholds: dict[str, float] = Field(default_factory=dict)  # per language, e.g. {vi: 0.8}
+    also_accept: dict[str, list[str]] = Field(default_factory=lambda: {"id": ["ms"], "ms": ["id"]})
+
+
+class PiiConfig(_Strict):
+    """E-mail, phone numbers (SEA formats), IP addresses, ID-like numbers and URLs become placeholders."""
+
+    enabled: bool = True
+
+
 class CorpusConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -132,7 +157,10 @@ class CorpusConfig(_Strict):
     shard_docs: int = Field(100_000, gt=0)
     chunk_docs: int = Field(50_000, gt=0)  # unit of work and of resume
     num_proc: int = Field(2, ge=1)
+    normalize: bool = True  # NFC everywhere, then the language's own normalizer (lontar.langs)
+    lid: LidConfig = Field(default_factory=LidConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
 
 
 class TokenizerConfig(_Strict):

@@ -4,7 +4,7 @@ sources -> chunks of `chunk_docs` documents -> steps (a `datasets.map` over each
 workers) -> exact dedup across the corpus -> deterministic split -> parquet shards + data card.
 
 Each processed chunk is kept in `corpus.work/` with a signature of everything that shaped it (the
-source, the step settings, the library version), so re-running after an interruption or a change to
+source, the step settings, the code of the steps), so re-running after an interruption or a change to
 a later source only processes what is not done yet.
 """
 
@@ -22,7 +22,6 @@ from typing import Any
 import datasets
 import pyarrow.parquet as pq
 
-from lontar import __version__
 from lontar.config import RunConfig, SourceConfig
 from lontar.corpus.card import render_card_md, write_length_histogram
 from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
@@ -57,10 +56,19 @@ def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: C
         yield chunk
 
 
-def _signature(cfg: RunConfig, src: SourceConfig) -> str:
-    """What shapes a processed chunk: its source, every corpus setting but the output layout, lontar's version."""
+def _code_hash() -> str:
+    """Hash of the code that processes text, so an upgraded step never reuses chunks made by the old one."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted([*root.glob("corpus/*.py"), *root.glob("text/*.py"), root / "langs.py", root / "config.py"]):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _signature(cfg: RunConfig, src: SourceConfig, code: str) -> str:
+    """What shapes a processed chunk: its source, every corpus setting but the output layout, the code."""
     shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc"})
-    blob = json.dumps({"source": src.model_dump(mode="json"), "corpus": shaping, "lontar": __version__}, sort_keys=True)
+    blob = json.dumps({"source": src.model_dump(mode="json"), "corpus": shaping, "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -115,10 +123,11 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     seen: set[str] = set()
     per_source, all_stats, summary, lengths = [], {n: StepStats() for n in [*names, "dedup"]}, Counter(), []
     reused = processed = 0
+    code = _code_hash()
     for i, src in enumerate(c.sources):
         counts: Counter = Counter()
         src_stats = {n: StepStats() for n in [*names, "dedup"]}
-        signature = _signature(cfg, src)
+        signature = _signature(cfg, src, code)
         for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
             path = work_dir / f"{i:03d}-{j:05d}.parquet"
             marker = path.with_suffix(".done")

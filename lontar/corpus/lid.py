@@ -83,7 +83,6 @@ def _span(a: int, b: int) -> str:
 
 class _Detector(Protocol):  # the part of lingua's LanguageDetector used here
     def compute_language_confidence_values(self, text: str) -> list[Any]: ...
-    def compute_language_confidence_values_in_parallel(self, texts: list[str]) -> list[list[Any]]: ...
 
 
 class LanguageIdentifier:
@@ -180,22 +179,14 @@ class LanguageIdentifier:
         return self._from_lingua(values, rest, shares)
 
     def identify_batch(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
-        """`identify` over many texts; texts that need lingua go through its multi-threaded batch call
-        (rayon: set RAYON_NUM_THREADS=1 under multi-process runners to avoid oversubscription)."""
-        out: list[tuple[str | None, float] | None] = [None] * len(texts)
-        pending: list[tuple[int, float, dict[str, float]]] = []
-        for i, text in enumerate(texts):
-            decided, rest, shares = self._by_script(text)
-            if decided is not None:
-                out[i] = decided
-            else:
-                pending.append((i, rest, shares))
-        if pending:
-            values = self.detector.compute_language_confidence_values_in_parallel(
-                [self._for_lingua(texts[i], shares) for i, _, shares in pending])
-            for (i, rest, shares), vals in zip(pending, values):
-                out[i] = self._from_lingua(vals, rest, shares)
-        return out  # type: ignore[return-value]
+        """`identify` over many texts, one at a time.
+
+        Deliberately not lingua's multi-threaded batch call: its rayon thread pool, once started,
+        does not survive a fork, so a corpus run that used it in the parent and then forked
+        `datasets.map(num_proc=N)` workers deadlocked. Parallelism comes from the workers instead
+        (the batch call gave no speed-up on 2 cores either).
+        """
+        return [self.identify(text) for text in texts]
 
     def _by_script(self, text: str) -> tuple[tuple[str | None, float] | None, float, dict[str, float]]:
         """(decision, share left for lingua, script shares): a decision when a script language holds
@@ -235,5 +226,5 @@ def lid_reasons(batch: dict[str, list], expected_lang: str, threshold: float,
         if lang in accept and conf >= threshold:
             reasons.append(None)
         else:
-            reasons.append(f"lid: {lang or 'unknown'} {conf:.2f} (expected {expected_lang} >= {threshold:.2f})")
+            reasons.append(f"lid: {lang or 'unknown'} ({conf:.2f}; expected {expected_lang} >= {threshold:.2f})")
     return reasons

@@ -99,6 +99,11 @@ def process_batch(batch: Batch, steps: Sequence[Step]) -> Batch:
             "counts": counts_col}
 
 
+def reason_key(reason: str) -> str:
+    """The countable part of a reason: `quality: top 2-gram (0.31 > 0.2)` -> `quality: top 2-gram`."""
+    return reason.split(" (", 1)[0]
+
+
 def stats_from_rows(rows: Iterable[dict[str, Any]], step_names: Sequence[str]) -> dict[str, StepStats]:
     """Per-step statistics from processed rows (their traces, reasons and counters)."""
     stats = {name: StepStats() for name in step_names}
@@ -116,7 +121,7 @@ def stats_from_rows(rows: Iterable[dict[str, Any]], step_names: Sequence[str]) -
                 st.chars_out += chars[j + 1]
                 st.bytes_out += nbytes[j + 1]
         if row["reason"] is not None:
-            stats[row["step"]].rejected[row["reason"]] += 1
+            stats[row["step"]].rejected[reason_key(row["reason"])] += 1
         if row["counts"]:
             for key, value in json.loads(row["counts"]).items():
                 step, what = key.split(":", 1)

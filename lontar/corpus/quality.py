@@ -2,8 +2,8 @@
 
 The unit is the syllable for Khmer, Lao, Thai and Burmese (their words are not separated by spaces,
 so a whitespace "word" would be a whole phrase) and the whitespace word otherwise. Each filter
-returns a reason naming the measure, its value and the threshold, so a rejected document explains
-itself in `rejected/`.
+returns a reason `quality: <measure> (<value> vs <threshold>)`: the data card counts by measure (the
+text before the parenthesis) and `rejected/` keeps the full reason.
 """
 
 from __future__ import annotations
@@ -92,58 +92,59 @@ def quality_reason(text: str, lang: str, t: QualityThresholds) -> str | None:
     units = [u for u in text_units(text, lang) if u.strip()]
     n = len(units)
     if n < t.min_units:
-        return f"quality: {n} units < {t.min_units}"
+        return f"quality: too few units ({n} < {t.min_units})"
     if t.max_units is not None and n > t.max_units:
-        return f"quality: {n} units > {t.max_units}"
+        return f"quality: too many units ({n} > {t.max_units})"
     mean = sum(len(u) for u in units) / n
     if not t.min_mean_unit_chars <= mean <= t.max_mean_unit_chars:
-        return f"quality: mean unit length {mean:.1f} outside [{t.min_mean_unit_chars}, {t.max_mean_unit_chars}]"
+        return f"quality: mean unit length ({mean:.1f} outside [{t.min_mean_unit_chars}, {t.max_mean_unit_chars}])"
     chars = len(text) or 1
     symbols = len(_SYMBOLS.findall(text)) / n
     if symbols > t.max_symbol_ratio:
-        return f"quality: symbol/unit ratio {symbols:.2f} > {t.max_symbol_ratio}"
+        return f"quality: symbol/unit ratio ({symbols:.2f} > {t.max_symbol_ratio})"
     digits = sum(ch.isdigit() for ch in text) / chars
     if digits > t.max_digit_ratio:
-        return f"quality: digit ratio {digits:.2f} > {t.max_digit_ratio}"
+        return f"quality: digit ratio ({digits:.2f} > {t.max_digit_ratio})"
     alpha = sum(any(ch.isalpha() for ch in u) for u in units) / n
     if alpha < t.min_alpha_unit_ratio:
-        return f"quality: units with a letter {alpha:.2f} < {t.min_alpha_unit_ratio}"
+        return f"quality: units with a letter ({alpha:.2f} < {t.min_alpha_unit_ratio})"
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) > 1:
         bullets = sum(bool(_BULLET.match(line)) for line in lines) / len(lines)
         if bullets > t.max_bullet_line_frac:
-            return f"quality: bullet lines {bullets:.2f} > {t.max_bullet_line_frac}"
+            return f"quality: bullet lines ({bullets:.2f} > {t.max_bullet_line_frac})"
         ellipsis = sum(line.endswith(_ELLIPSIS) for line in lines) / len(lines)
         if ellipsis > t.max_ellipsis_line_frac:
-            return f"quality: lines ending in an ellipsis {ellipsis:.2f} > {t.max_ellipsis_line_frac}"
+            return f"quality: lines ending in an ellipsis ({ellipsis:.2f} > {t.max_ellipsis_line_frac})"
         dup_lines, dup_line_chars = _duplicate_fraction(lines)
         if dup_lines > t.max_dup_line_frac:
-            return f"quality: duplicate lines {dup_lines:.2f} > {t.max_dup_line_frac}"
+            return f"quality: duplicate lines ({dup_lines:.2f} > {t.max_dup_line_frac})"
         if dup_line_chars > t.max_dup_line_char_frac:
-            return f"quality: characters in duplicate lines {dup_line_chars:.2f} > {t.max_dup_line_char_frac}"
+            return f"quality: characters in duplicate lines ({dup_line_chars:.2f} > {t.max_dup_line_char_frac})"
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         dup_paras, _ = _duplicate_fraction(paragraphs)
         if dup_paras > t.max_dup_para_frac:
-            return f"quality: duplicate paragraphs {dup_paras:.2f} > {t.max_dup_para_frac}"
+            return f"quality: duplicate paragraphs ({dup_paras:.2f} > {t.max_dup_para_frac})"
         if t.min_terminal_line_frac:
             terminal = sum(line.endswith(tuple(TERMINAL)) for line in lines) / len(lines)
             if terminal < t.min_terminal_line_frac:
-                return f"quality: lines ending in punctuation {terminal:.2f} < {t.min_terminal_line_frac}"
+                return f"quality: lines ending in punctuation ({terminal:.2f} < {t.min_terminal_line_frac})"
         short = sum(len(line) <= t.short_line_chars for line in lines) / len(lines)
         if short > t.max_short_line_frac:
-            return f"quality: short lines {short:.2f} > {t.max_short_line_frac}"
-    for size, limit in sorted(t.max_top_ngram_frac.items()):
+            return f"quality: short lines ({short:.2f} > {t.max_short_line_frac})"
+    repetition = n >= t.min_units_for_repetition
+    for size, limit in sorted(t.max_top_ngram_frac.items()) if repetition else ():
         frac = _top_ngram_fraction(units, size)
         if frac > limit:
-            return f"quality: top {size}-gram covers {frac:.2f} > {limit}"
-    for size, limit in sorted(t.max_dup_ngram_frac.items()):
+            return f"quality: top {size}-gram ({frac:.2f} > {limit})"
+    for size, limit in sorted(t.max_dup_ngram_frac.items()) if repetition else ():
         frac = _duplicate_ngram_fraction(units, size)
         if frac > limit:
-            return f"quality: duplicated {size}-grams cover {frac:.2f} > {limit}"
+            return f"quality: duplicated {size}-grams ({frac:.2f} > {limit})"
     if t.min_stop_words:
         hits = _stop_word_hits(text, units, lang)
         if 0 <= hits < t.min_stop_words:
-            return f"quality: {hits} stop words < {t.min_stop_words}"
+            return f"quality: too few stop words ({hits} < {t.min_stop_words})"
     return None
 
 

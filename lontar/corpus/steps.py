@@ -1,26 +1,35 @@
 """Corpus steps: pure functions over a batch (a dict of columns), see `lontar.corpus.pipeline`.
 
-The same functions run under `datasets.Dataset.map(batched=True)` or `ray.data`; the local runner
-calls them directly on batches.
+The same functions run under `datasets.Dataset.map(batched=True, num_proc=N)` (the local runner) or
+`ray.data`. Settings are bound with `functools.partial`, so a step pickles to worker processes.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from functools import partial
 
-from lontar.config import CorpusConfig
+from lontar.config import CorpusConfig, LidConfig
+from lontar.corpus.lid import LanguageIdentifier, lid_reasons
+from lontar.corpus.pii import scrub_pii
 from lontar.corpus.pipeline import Batch, Step, StepOutput
-from lontar.text.normalize import normalize_text
+from lontar.corpus.quality import quality_step
+from lontar.langs import normalizer_for
+
+# Invisible characters that do not change what a reader sees: ignored by the dedup key.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
 def text_hash(text: str) -> str:
-    """Content hash of already-normalized text: the key of exact dedup and of the split."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    """Content hash of normalized text, blind to zero-width characters: the key of exact dedup and of the split."""
+    return hashlib.blake2b(text.translate(_INVISIBLE).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def normalize(batch: Batch) -> StepOutput:
-    return [normalize_text(t) for t in batch["text"]], [None] * len(batch["text"]), {}
+    """NFC, controls and whitespace everywhere, then the script rules of each document's language."""
+    texts = [normalizer_for(lang)(text) for text, lang in zip(batch["text"], batch["lang"])]
+    return texts, [None] * len(texts), {}
 
 
 def min_length(batch: Batch, min_chars: int) -> StepOutput:
@@ -29,13 +38,52 @@ def min_length(batch: Batch, min_chars: int) -> StepOutput:
     return batch["text"], reasons, {}
 
 
+def language_id(batch: Batch, config: LidConfig, identifier: LanguageIdentifier) -> StepOutput:
+    """Each document must be identified as its source's language (threshold per language)."""
+    reasons: list[str | None] = [None] * len(batch["text"])
+    rows_by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, lang in enumerate(batch["lang"]):
+        rows_by_lang[lang].append(i)
+    for lang, rows in rows_by_lang.items():
+        sub = {"text": [batch["text"][i] for i in rows]}
+        found = lid_reasons(sub, lang, config.thresholds.get(lang, config.threshold), identifier,
+                            also_accept=config.also_accept.get(lang, ()))
+        for i, reason in zip(rows, found):
+            reasons[i] = reason
+    return batch["text"], reasons, {}
+
+
+def scrub(batch: Batch) -> StepOutput:
+    texts, totals = [], {}
+    for text in batch["text"]:
+        new, counts = scrub_pii(text)
+        texts.append(new)
+        for kind, n in counts.items():
+            if n:
+                totals[kind] = totals.get(kind, 0) + n
+    return texts, [None] * len(texts), totals
+
+
 def build_steps(corpus: CorpusConfig) -> list[Step]:
     """The step list a corpus config asks for, in order."""
-    return [
-        Step("normalize", normalize, "Unicode NFC, control characters removed, whitespace collapsed"),
-        Step("min_length", partial(min_length, min_chars=corpus.min_chars),
-             f"documents shorter than {corpus.min_chars} characters set aside"),
-    ]
+    steps = []
+    if corpus.normalize:
+        steps.append(Step("normalize", normalize, "NFC, controls and whitespace; per-language script rules "
+                                                  "(Khmer clusters and zero-width, Zawgyi, Thai/Lao sara am, Vietnamese tones)"))
+    steps.append(Step("min_length", partial(min_length, min_chars=corpus.min_chars),
+                      f"documents shorter than {corpus.min_chars} characters set aside"))
+    if corpus.lid.enabled:
+        langs = sorted({s.lang for s in corpus.sources})
+        steps.append(Step("lid", partial(language_id, config=corpus.lid, identifier=LanguageIdentifier(langs)),
+                          f"language ID against each source's lang (threshold {corpus.lid.threshold}, "
+                          f"per language {corpus.lid.thresholds or 'none'})"))
+    if corpus.quality.enabled:
+        steps.append(Step("quality", partial(quality_step, config=corpus.quality),
+                          "Gopher/C4/FineWeb-style quality filters; units are syllables for km, lo, th, my"))
+    if corpus.pii.enabled:
+        steps.append(Step("pii", scrub, "e-mails, phone numbers, IP addresses, ID-like numbers and URLs "
+                                        "replaced by placeholders"))
+    return steps
 
 
 def split_of(doc_id: str, validation_fraction: float) -> str:

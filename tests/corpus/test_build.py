@@ -10,9 +10,11 @@ from tests.conftest import write_config
 
 
 def _config(tmp_path, sources, **corpus):
+    """The runner alone by default: language ID, quality and PII steps off unless a test turns them on."""
+    off = {"lid": {"enabled": False}, "quality": {"enabled": False}, "pii": {"enabled": False}}
     data = {"name": "c", "output_dir": str(tmp_path / "runs"),
             "model": {"architecture": {"model_type": "llama"}},
-            "corpus": {"sources": sources, "validation_fraction": 0.2, **corpus}}
+            "corpus": {"sources": sources, "validation_fraction": 0.2, **off, **corpus}}
     return load_config(write_config(tmp_path / "c.yaml", data))
 
 

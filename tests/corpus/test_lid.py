@@ -75,7 +75,7 @@ def test_lid_reasons_keeps_expected_and_rejects_others(lid):
     vi, en = mmlu("vi", n=20), mmlu("en", n=20)
     reasons = lid_reasons({"text": vi + en}, "vi", 0.8, lid)
     assert reasons[:20] == [None] * 20
-    assert all(r is not None and r.startswith("lid: en ") and r.endswith("(expected vi >= 0.80)") for r in reasons[20:])
+    assert all(r is not None and r.startswith("lid: en ") and r.endswith("; expected vi >= 0.80)") for r in reasons[20:])
 
 
 def test_lid_reasons_format_and_also_accept(lid):
@@ -83,10 +83,10 @@ def test_lid_reasons_format_and_also_accept(lid):
     code, conf = lid.identify(text)
     assert code == "ms"
     [reason] = lid_reasons({"text": [text]}, "id", 0.8, lid)
-    assert reason == f"lid: ms {conf:.2f} (expected id >= 0.80)"
+    assert reason == f"lid: ms ({conf:.2f}; expected id >= 0.80)"
     assert lid_reasons({"text": [text]}, "id", 0.5, lid, also_accept=("ms",)) == [None]
     assert lid_reasons({"text": ["", "12 345 !!"]}, "km", 0.5, lid) == [
-        "lid: unknown 0.00 (expected km >= 0.50)"] * 2
+        "lid: unknown (0.00; expected km >= 0.50)"] * 2
 
 
 def test_khmer_by_script_on_real_sentences(lid, khmer_sentences):
@@ -151,3 +151,20 @@ def test_picklable_after_use(lid):
     clone = pickle.loads(pickle.dumps(lid))
     assert clone._detector is None and clone.languages == lid.languages
     assert clone.identify("Tôi yêu Việt Nam và tiếng Việt.") == lid.identify("Tôi yêu Việt Nam và tiếng Việt.")
+
+
+def test_identify_batch_then_forked_workers_do_not_deadlock(tmp_path):
+    """A corpus run that used LID in the parent and then forked datasets.map workers once hung forever."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork.py"
+    script.write_text(
+        "import datasets\nfrom functools import partial\nfrom lontar.corpus.lid import LanguageIdentifier\n"
+        "ident = LanguageIdentifier(['vi'])\nident.identify_batch(['Xin chào các bạn, hôm nay trời đẹp'] * 50)\n"
+        "def f(batch, ident):\n    return {'l': [str(l) for l, _ in ident.identify_batch(batch['t'])]}\n"
+        "ds = datasets.Dataset.from_dict({'t': ['Xin chào các bạn hôm nay'] * 400})\n"
+        "out = ds.map(partial(f, ident=ident), batched=True, batch_size=100, num_proc=2)\n"
+        "assert set(out['l']) == {'vi'}\nprint('ok')\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
