@@ -1,4 +1,7 @@
 import json
+from pathlib import Path
+
+import pytest
 
 import datasets
 
@@ -103,3 +106,49 @@ def test_rerun_reuses_done_chunks_and_parallel_equals_serial(tmp_path, khmer_sen
     (tmp_path / "p").mkdir()
     parallel = build_corpus(_config(tmp_path / "p", src, chunk_docs=2500, num_proc=2))
     assert parallel["steps"] == first["steps"] and parallel["splits"] == first["splits"]
+
+
+SEAHELM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "seahelm"
+
+
+@pytest.mark.skipif(not SEAHELM.is_dir(), reason=f"SEA-HELM data not at {SEAHELM} (../shared/data beside the checkout)")
+def test_all_steps_on_real_multilingual_text(tmp_path, khmer_sentences):
+    km = tmp_path / "km.jsonl"
+    with km.open("w", encoding="utf-8") as f:
+        for t in khmer_sentences[:300]:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"text": "សូមទាក់ទងមកកាន់ info@example.org ឬលេខទូរស័ព្ទ 012 345 678 សម្រាប់ព័ត៌មានបន្ថែម។"},
+                           ensure_ascii=False) + "\n")
+        f.write(json.dumps({"text": "This sentence is plainly written in English and not in Khmer at all."}) + "\n")
+        f.write(json.dumps({"text": "ភាសាខែ្មរគឺជាភាសាជាតិ"}, ensure_ascii=False) + "\n")  # mis-ordered cluster, fixed by normalize
+    vi = tmp_path / "vi.jsonl"
+    rows = [json.loads(line) for line in (SEAHELM / "global_mmlu_lite_vi_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    with vi.open("w", encoding="utf-8") as f:
+        for r in rows[:200]:
+            f.write(json.dumps({"q": r["prompts"][0]["question"]}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"q": khmer_sentences[400]}, ensure_ascii=False) + "\n")  # labelled vi, really Khmer
+    on = {"lid": {"enabled": True}, "quality": {"enabled": True}, "pii": {"enabled": True}}
+    cfg = _config(tmp_path, [{"type": "jsonl", "path": str(km), "lang": "km"},
+                             {"type": "jsonl", "path": str(vi), "lang": "vi", "text_field": "q"}], min_chars=2, **on)
+    card = build_corpus(cfg)
+    assert list(card["steps"]) == ["normalize", "min_length", "lid", "quality", "pii", "dedup"]
+    km_src, vi_src = card["sources"]
+    for src in card["sources"]:
+        assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
+        for st in src["steps"].values():
+            removed = sum(st["rejected"].values()) + st.get("counts", {}).get("exact duplicates", 0)
+            assert st["docs_in"] == st["docs_out"] + removed
+    assert km_src["rejected"].get("lid: en", 0) >= 1  # the English line (rdlab has a few mostly-English ones too)
+    assert vi_src["rejected"].get("lid: km") == 1
+    pii = km_src["steps"]["pii"]["counts"]
+    assert pii["email"] == 1 and pii["phone"] == 1  # (rdlab itself carries a few URLs)
+    assert km_src["kept"] > 250 and vi_src["kept"] > 180
+    texts = datasets.load_dataset("parquet", data_files=[str(p) for p in (cfg.run_dir / "corpus").glob("*.parquet")],
+                                  split="train")["text"]
+    texts = list(texts)
+    assert any("<EMAIL>" in t and "<PHONE>" in t for t in texts)
+    assert "ភាសាខ្មែរគឺជាភាសាជាតិ" in texts and not any("ខែ្មរ" in t for t in texts)
+    assert set(card["languages"]) == {"km", "vi"}
+    rejected = [json.loads(line) for line in (cfg.run_dir / "corpus" / "rejected" / "rejected-00000.jsonl").open()]
+    assert {r["step"] for r in rejected} >= {"lid"} and all(r["reason"] for r in rejected)
+    assert any(r["raw"].startswith("This sentence is plainly") and r["step"] == "lid" for r in rejected)
