@@ -21,10 +21,8 @@ Writes benchmarks/results/lid_accuracy.json.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -36,7 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lontar.corpus.lid import LanguageIdentifier, lid_reasons
+from benchmarks.common import git_state, machine, versions  # noqa: E402
+from lontar.corpus.lid import LanguageIdentifier, lid_reasons  # noqa: E402
 
 LANGS = ("en", "id", "ms", "my", "tl", "vi", "zh")
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "seahelm"
@@ -63,46 +62,6 @@ def load_items(data: Path, skipped: dict[str, int] | None = None) -> dict[str, d
         out["question"][lang] = qs
         out["question+options"][lang] = qo
     return out
-
-
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "affinity_cores": len(os.sched_getaffinity(0)),
-            "gpu": None, "platform": platform.platform(), "python": platform.python_version()}
-
-
-def versions() -> dict:
-    out = {}
-    for dist in ("lingua-language-detector", "py3langid", "numpy", "lontar"):
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def git_dirty() -> bool | None:
-    try:
-        out = subprocess.run(["git", "status", "--porcelain", "--", "lontar/corpus/lid.py", "benchmarks/lid_accuracy.py"],
-                             cwd=REPO, capture_output=True, text=True, check=True).stdout
-        return bool(out.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 _BUILD_SNIPPET = """
@@ -237,13 +196,14 @@ def main() -> None:
                 round(base / results[setting]["py3langid"]["items_per_s"]["single"]["median"], 3)
                 if "py3langid" in methods else None)
 
+    git = git_state(["lontar/corpus/lid.py", "benchmarks/lid_accuracy.py"])
     report = {
         "benchmark": "lid_accuracy",
         "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
-        "git_commit": git_commit(),
-        "uncommitted_changes_in_lid": git_dirty(),
+        "git_commit": git["commit"],
+        "uncommitted_changes_in_lid": git["dirty"],
         "machine": machine(),
-        "versions": versions(),
+        "versions": versions(["lingua-language-detector", "py3langid", "numpy"]),
         "env": {"RAYON_NUM_THREADS": os.environ.get("RAYON_NUM_THREADS")},
         "data": {"source": "SEA-HELM Global-MMLU-Lite dev+test, prompts[0].question (and option_a..d)",
                  "languages": list(LANGS), "per_language": {lang: len(items["question"][lang]) for lang in LANGS},
