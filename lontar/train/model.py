@@ -49,11 +49,6 @@ def base_model_dir(cfg: RunConfig) -> Path:
     return cfg.run_dir / "base_model"
 
 
-def base_model_ref(cfg: RunConfig) -> str:
-    """What the adapter is applied to: the hub id / local path, or this run's random-init base."""
-    return cfg.model.name_or_path or str(base_model_dir(cfg))
-
-
 def _init_random_base(cfg: RunConfig, tokenizer: Any) -> Path:
     path = base_model_dir(cfg)
     if (path / "config.json").exists():
