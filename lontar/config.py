@@ -150,6 +150,29 @@ class PiiConfig(_Strict):
     enabled: bool = True
 
 
+class DecontamSource(_Strict):
+    """An evaluation set to protect: jsonl files (glob) and the fields that hold its text."""
+
+    path: str
+    lang: str
+    text_fields: list[str] = Field(default_factory=lambda: ["text"])  # dotted paths, e.g. prompts.0.question
+
+    @model_validator(mode="after")
+    def _known_lang(self) -> "DecontamSource":
+        from lontar.langs import LANGS
+
+        if self.lang not in LANGS:
+            raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
+        return self
+
+
+class DecontamConfig(_Strict):
+    enabled: bool = False
+    n: int = Field(13, ge=2)  # units: syllables for km, lo, th, my; words otherwise
+    action: Literal["remove", "flag"] = "remove"
+    sources: list[DecontamSource] = Field(default_factory=list)
+
+
 class CorpusConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -161,6 +184,7 @@ class CorpusConfig(_Strict):
     lid: LidConfig = Field(default_factory=LidConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
+    decontaminate: DecontamConfig = Field(default_factory=DecontamConfig)
 
 
 class TokenizerConfig(_Strict):
@@ -407,6 +431,10 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
         if ds and ds.startswith((".", "/", "~")) and not Path(ds).expanduser().exists():
             where = _origin(origins, ("corpus", "sources", i, "dataset"), default)
             raise ConfigError(f"{where}: corpus.sources[{i}].dataset: local dataset directory not found: {ds}")
+    for i, dsrc in enumerate(cfg.corpus.decontaminate.sources):
+        if not glob.glob(dsrc.path, recursive=True):
+            where = _origin(origins, ("corpus", "decontaminate", "sources", i, "path"), default)
+            raise ConfigError(f"{where}: corpus.decontaminate.sources[{i}].path: no file matches '{dsrc.path}'")
     mp = cfg.model.name_or_path
     looks_local = mp and (mp.startswith((".", "/", "~")) or mp.count("/") > 1)  # hub ids are 'org/name'
     if looks_local and not Path(mp).expanduser().exists():

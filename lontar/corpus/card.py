@@ -19,6 +19,10 @@ def render_card_md(card: dict[str, Any]) -> str:
         what = card["step_descriptions"].get(name, "")
         lines.append(f"| {name} | {what} | {st['docs_in']:,} | {st['docs_out']:,} | {st['chars_in']:,} | "
                      f"{st['chars_out']:,} | {st['bytes_in']:,} | {st['bytes_out']:,} |")
+    counted = [(name, k, v) for name, st in card["steps"].items() for k, v in sorted(st.get("counts", {}).items())]
+    if counted:
+        lines += ["", "## Counted by the steps", "", "| step | what | count |", "|---|---|---:|"]
+        lines += [f"| {name} | {k} | {v:,} |" for name, k, v in counted]
     lines += ["", "## Languages", "", "| lang | documents | characters | share of characters |", "|---|---:|---:|---:|"]
     for lang, v in card["languages"].items():
         lines.append(f"| {lang} | {v['docs']:,} | {v['chars']:,} | {v['char_share']:.2%} |")

@@ -11,6 +11,7 @@ from collections import defaultdict
 from functools import partial
 
 from lontar.config import CorpusConfig, LidConfig
+from lontar.corpus.decontam import ContaminationIndex, decontaminate
 from lontar.corpus.lid import LanguageIdentifier, lid_reasons
 from lontar.corpus.pii import scrub_pii
 from lontar.corpus.pipeline import Batch, Step, StepOutput
@@ -80,6 +81,12 @@ def build_steps(corpus: CorpusConfig) -> list[Step]:
     if corpus.quality.enabled:
         steps.append(Step("quality", partial(quality_step, config=corpus.quality),
                           "Gopher/C4/FineWeb-style quality filters; units are syllables for km, lo, th, my"))
+    d = corpus.decontaminate
+    if d.enabled and d.sources:
+        index = ContaminationIndex.build(d)
+        steps.append(Step("decontaminate", partial(decontaminate, index=index, action=d.action),
+                          f"{d.action} documents sharing a {d.n}-unit n-gram with {index.items} evaluation items "
+                          f"({index.too_short} items shorter than {d.n} units cannot match)"))
     if corpus.pii.enabled:
         steps.append(Step("pii", scrub, "e-mails, phone numbers, IP addresses, ID-like numbers and URLs "
                                         "replaced by placeholders"))
