@@ -173,6 +173,16 @@ class DecontamConfig(_Strict):
     sources: list[DecontamSource] = Field(default_factory=list)
 
 
+class NearDedupConfig(_Strict):
+    """MinHash LSH over syllable (km, lo, th, my) or word shingles; the first document of a cluster is kept."""
+
+    enabled: bool = False
+    shingle: int = Field(5, ge=1)  # units per shingle
+    bands: int = Field(14, ge=1)
+    rows: int = Field(8, ge=1)
+    seed: int = 0
+
+
 class CorpusConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -185,6 +195,7 @@ class CorpusConfig(_Strict):
     quality: QualityConfig = Field(default_factory=QualityConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
     decontaminate: DecontamConfig = Field(default_factory=DecontamConfig)
+    near_dedup: NearDedupConfig = Field(default_factory=NearDedupConfig)
 
 
 class TokenizerConfig(_Strict):

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from lontar.config import RunConfig, SourceConfig
 from lontar.corpus.card import render_card_md, write_length_histogram
+from lontar.corpus.minhash import MinHasher, NearDedup, s_curve
 from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
 from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
@@ -85,7 +86,8 @@ def _process_chunk(records: list[dict[str, Any]], steps: list[Step], num_proc: i
 
 
 def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: StepStats, writers: dict[str, ShardWriter],
-                     rejects: RejectWriter, validation_fraction: float, summary: Counter, lengths: list[int]) -> None:
+                     rejects: RejectWriter, validation_fraction: float, summary: Counter, lengths: list[int],
+                     near: NearDedup | None) -> None:
     kept = [r for r in table_rows if r["reason"] is None]
     for r in table_rows:
         if r["reason"] is not None:
@@ -99,6 +101,9 @@ def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: St
             dedup.counts["exact duplicates"] += 1
             continue
         seen.add(doc_id)
+        if near is not None and near.add(r["text"], r["lang"]) is not None:
+            dedup.counts["near duplicates"] += 1
+            continue
         survivors.append(r["text"])
         split = split_of(doc_id, validation_fraction)
         writers[split].add({"id": doc_id, "text": r["text"], "source": r["source"], "lang": r["lang"]})
@@ -123,6 +128,12 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     seen: set[str] = set()
     per_source, all_stats, summary, lengths = [], {n: StepStats() for n in [*names, "dedup"]}, Counter(), []
     reused = processed = 0
+    nd = c.near_dedup
+    near = NearDedup(MinHasher(nd.bands, nd.rows, nd.seed), n=nd.shingle) if nd.enabled else None
+    if near is not None:
+        curve = ", ".join(f"J={s:.1f}: {p:.3f}" for s, p in s_curve(nd.bands, nd.rows).items())
+        print(f"corpus: near-dedup {nd.bands} bands x {nd.rows} rows, {nd.shingle}-unit shingles; "
+              f"P(candidate | Jaccard) {curve}")
     code = _code_hash()
     for i, src in enumerate(c.sources):
         counts: Counter = Counter()
@@ -140,7 +151,8 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
             rows = pq.read_table(path).to_pylist()
             for name, st in stats_from_rows(rows, names).items():
                 src_stats[name].merge(st)
-            _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths)
+            _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths,
+                             near)
         read_rejects = {k: v for k, v in counts.items() if k != "read"}
         step_rejects: Counter = Counter()
         for st in src_stats.values():
@@ -148,7 +160,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         dedup = src_stats["dedup"]
         entry = {
             "source": src.label, "type": src.type, "lang": src.lang, "weight": src.weight, "read": counts["read"],
-            "kept": dedup.docs_out, "duplicates": dedup.counts["exact duplicates"],
+            "kept": dedup.docs_out, "duplicates": dedup.counts["exact duplicates"] + dedup.counts["near duplicates"],
             "rejected": dict(Counter(read_rejects) + step_rejects),
             "steps": {name: st.to_dict() for name, st in src_stats.items()},
         }
@@ -171,7 +183,9 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "sources": per_source,
         "steps": {name: st.to_dict() for name, st in all_stats.items()},
         "step_descriptions": {s.name: s.description for s in steps}
-        | {"dedup": "exact dedup on the normalized text (blake2b-128), first occurrence kept"},
+        | {"dedup": "exact dedup on the normalized text (blake2b-128)" + (
+            f", then MinHash LSH near-dedup ({nd.bands}x{nd.rows}, {nd.shingle}-unit shingles)" if nd.enabled else "")
+           + "; first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
         "rejected": rejects.count,
         "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],

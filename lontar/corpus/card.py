@@ -35,7 +35,7 @@ def render_card_md(card: dict[str, Any]) -> str:
             reasons[reason] = reasons.get(reason, 0) + n
     lines += ["", "## Set aside (in `rejected/`, with the reason)", ""]
     lines += [f"- {reason}: {n:,}" for reason, n in sorted(reasons.items())] or ["- nothing"]
-    lines += [f"- exact duplicates removed: {card['duplicates']:,}", "", "![document length](length_histogram.png)", ""]
+    lines += [f"- duplicates removed (exact and near): {card['duplicates']:,}", "", "![document length](length_histogram.png)", ""]
     return "\n".join(lines)
 
 

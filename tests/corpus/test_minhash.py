@@ -45,3 +45,24 @@ def test_near_duplicates_of_real_khmer_are_caught_and_first_is_kept(khmer_senten
     assert all(dedup.add(t, "km") is None for t in base)  # distinct documents stay
     caught = [dedup.add(t, "km") for _, t in dups]
     assert sum(c == i for c, (i, _) in zip(caught, dups)) >= 18  # recall >= 0.9, each pointing at its original
+
+
+def test_corpus_stage_removes_near_duplicates_and_accounts_for_them(tmp_path, khmer_sentences):
+    import json
+
+    from lontar.corpus.build import build_corpus
+    from tests.corpus.test_build import _config
+
+    docs = [" ".join(khmer_sentences[i * 4: i * 4 + 4]) for i in range(200)]
+    near = [d[:-12] + "។" for d in docs[:30]]  # the same document with its last few characters changed
+    path = tmp_path / "docs.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t}, ensure_ascii=False) for t in docs + near) + "\n", encoding="utf-8")
+    card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": str(path)}], near_dedup={"enabled": True}))
+    [src] = card["sources"]
+    dedup = src["steps"]["dedup"]
+    assert dedup["counts"].get("near duplicates", 0) >= 27
+    assert dedup["docs_in"] == dedup["docs_out"] + dedup["counts"].get("near duplicates", 0) + dedup["counts"].get(
+        "exact duplicates", 0)
+    assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
+    assert 195 <= src["kept"] <= 203  # the originals survive (the rare LSH false positive aside)
+    assert "near-dedup" in card["step_descriptions"]["dedup"]
