@@ -183,6 +183,14 @@ class NearDedupConfig(_Strict):
     seed: int = 0
 
 
+class BoilerplateConfig(_Strict):
+    """Lines found in at least `min_docs` multi-line documents are removed (headers, footers, menus)."""
+
+    enabled: bool = False
+    min_docs: int = Field(3, ge=2)
+    min_line_chars: int = Field(10, ge=1)  # shorter lines ("។", "---") are never counted
+
+
 class CorpusConfig(_Strict):
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -196,6 +204,7 @@ class CorpusConfig(_Strict):
     pii: PiiConfig = Field(default_factory=PiiConfig)
     decontaminate: DecontamConfig = Field(default_factory=DecontamConfig)
     near_dedup: NearDedupConfig = Field(default_factory=NearDedupConfig)
+    boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig)
 
 
 class TokenizerConfig(_Strict):

@@ -22,7 +22,8 @@ from typing import Any
 import datasets
 import pyarrow.parquet as pq
 
-from lontar.config import RunConfig, SourceConfig
+from lontar.config import BoilerplateConfig, RunConfig, SourceConfig
+from lontar.corpus.boilerplate import count_lines, strip_boilerplate
 from lontar.corpus.card import render_card_md, write_length_histogram
 from lontar.corpus.minhash import MinHasher, NearDedup, s_curve
 from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
@@ -114,6 +115,26 @@ def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: St
     dedup.count_out(survivors)
 
 
+def _kept_rows(path: Path) -> list[dict[str, Any]]:
+    table = pq.read_table(path, columns=["text", "reason"])
+    return [r for r in table.to_pylist() if r["reason"] is None]
+
+
+def _strip_rows(rows: list[dict[str, Any]], line_counts: Counter, bp: BoilerplateConfig, stats: StepStats) -> None:
+    """Remove boilerplate lines from the kept rows in place; a row left empty is rejected."""
+    kept = [r for r in rows if r["reason"] is None]
+    stats.count_in([r["text"] for r in kept])
+    for r in kept:
+        text, removed = strip_boilerplate(r["text"], line_counts, bp.min_docs, bp.min_line_chars)
+        stats.counts["lines removed"] += removed
+        if not text.strip():  # the reject keeps the original text
+            r["reason"], r["step"] = "only boilerplate lines", "boilerplate"
+            stats.rejected[r["reason"]] += 1
+        else:
+            r["text"] = text
+    stats.count_out([r["text"] for r in kept if r["reason"] is None])
+
+
 def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     """Build `runs/<name>/corpus/` and its data card; returns the card."""
     started = time.time()
@@ -126,7 +147,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     steps = build_steps(c)
     names = [s.name for s in steps]
     seen: set[str] = set()
-    per_source, all_stats, summary, lengths = [], {n: StepStats() for n in [*names, "dedup"]}, Counter(), []
+    per_source, summary, lengths = [], Counter(), []
     reused = processed = 0
     nd = c.near_dedup
     near = NearDedup(MinHasher(nd.bands, nd.rows, nd.seed), n=nd.shingle) if nd.enabled else None
@@ -135,10 +156,12 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         print(f"corpus: near-dedup {nd.bands} bands x {nd.rows} rows, {nd.shingle}-unit shingles; "
               f"P(candidate | Jaccard) {curve}")
     code = _code_hash()
-    for i, src in enumerate(c.sources):
+    chunk_paths: list[list[Path]] = []
+    read_counts: list[Counter] = []
+    for i, src in enumerate(c.sources):  # pass 1: every chunk processed (or reused)
         counts: Counter = Counter()
-        src_stats = {n: StepStats() for n in [*names, "dedup"]}
         signature = _signature(cfg, src, code)
+        chunk_paths.append([])
         for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
             path = work_dir / f"{i:03d}-{j:05d}.parquet"
             marker = path.with_suffix(".done")
@@ -148,9 +171,24 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
                 _process_chunk(chunk, steps, c.num_proc, path)
                 atomic_write_text(marker, signature)
                 processed += 1
+            chunk_paths[i].append(path)
+        read_counts.append(counts)
+    bp = c.boilerplate
+    line_counts = None
+    if bp.enabled:  # lines are counted over the whole corpus before any is removed
+        kept_texts = (r["text"] for paths in chunk_paths for p in paths for r in _kept_rows(p))
+        line_counts = count_lines(kept_texts, bp.min_line_chars)
+    final_steps = [*names, *(["boilerplate"] if bp.enabled else []), "dedup"]
+    all_stats = {n: StepStats() for n in final_steps}
+    for i, src in enumerate(c.sources):  # pass 2: boilerplate, dedup, split, write
+        counts = read_counts[i]
+        src_stats = {n: StepStats() for n in final_steps}
+        for path in chunk_paths[i]:
             rows = pq.read_table(path).to_pylist()
             for name, st in stats_from_rows(rows, names).items():
                 src_stats[name].merge(st)
+            if line_counts is not None:
+                _strip_rows(rows, line_counts, bp, src_stats["boilerplate"])
             _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths,
                              near)
         read_rejects = {k: v for k, v in counts.items() if k != "read"}
@@ -183,6 +221,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "sources": per_source,
         "steps": {name: st.to_dict() for name, st in all_stats.items()},
         "step_descriptions": {s.name: s.description for s in steps}
+        | ({"boilerplate": f"lines found in >= {bp.min_docs} multi-line documents removed"} if bp.enabled else {})
         | {"dedup": "exact dedup on the normalized text (blake2b-128)" + (
             f", then MinHash LSH near-dedup ({nd.bands}x{nd.rows}, {nd.shingle}-unit shingles)" if nd.enabled else "")
            + "; first occurrence kept"},
