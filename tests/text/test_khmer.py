@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lontar.text.khmer import (
     fix_misencodings,
@@ -7,13 +9,6 @@ from lontar.text.khmer import (
     reorder_clusters,
 )
 
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-except ImportError:  # hypothesis is a dev extra; the example-based tests still run without it
-    given = None
-
-needs_hypothesis = pytest.mark.skipif(given is None, reason="hypothesis is not installed (pip install hypothesis)")
 ZWSP, ZWNJ, ZWJ = "\u200b", "\u200c", "\u200d"
 
 
@@ -121,7 +116,6 @@ else:
     _settings = any_khmer = None
 
 
-@needs_hypothesis
 def test_every_khmer_normalizer_is_idempotent():
     @_settings
     @given(any_khmer, st.booleans())

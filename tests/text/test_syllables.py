@@ -4,6 +4,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lontar.text.syllables import (
     burmese_syllables,
@@ -14,16 +16,9 @@ from lontar.text.syllables import (
     units,
 )
 
-try:
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
-except ImportError:  # hypothesis is a dev extra; the example-based tests still run without it
-    given = None
-
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data" / "seahelm"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared test data not found at {SHARED}")
-needs_hypothesis = pytest.mark.skipif(given is None, reason="hypothesis is not installed (pip install hypothesis)")
 
 THAI = [
     "ภาษาไทยเป็นภาษาราชการของประเทศไทย",
@@ -149,7 +144,6 @@ else:
     _CASES, _settings = [], None
 
 
-@needs_hypothesis
 @pytest.mark.parametrize("case", range(5))
 def test_every_splitter_is_lossless(case):
     fn, strategy = _CASES[case]
