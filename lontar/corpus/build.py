@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from lontar.config import BoilerplateConfig, RunConfig, SourceConfig
 from lontar.corpus.boilerplate import count_lines, strip_boilerplate
 from lontar.corpus.card import render_card_md, write_length_histogram
-from lontar.corpus.minhash import MinHasher, NearDedup, s_curve
+from lontar.corpus.minhash import NearDedup
 from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
 from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
@@ -150,11 +150,9 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     per_source, summary, lengths = [], Counter(), []
     reused = processed = 0
     nd = c.near_dedup
-    near = NearDedup(MinHasher(nd.bands, nd.rows, nd.seed), n=nd.shingle) if nd.enabled else None
+    near = NearDedup.from_config(nd) if nd.enabled else None
     if near is not None:
-        curve = ", ".join(f"J={s:.1f}: {p:.3f}" for s, p in s_curve(nd.bands, nd.rows).items())
-        print(f"corpus: near-dedup {nd.bands} bands x {nd.rows} rows, {nd.shingle}-unit shingles; "
-              f"P(candidate | Jaccard) {curve}")
+        print(f"corpus: {near.describe()}")
     code = _code_hash()
     chunk_paths: list[list[Path]] = []
     read_counts: list[Counter] = []
@@ -223,7 +221,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "step_descriptions": {s.name: s.description for s in steps}
         | ({"boilerplate": f"lines found in >= {bp.min_docs} multi-line documents removed"} if bp.enabled else {})
         | {"dedup": "exact dedup on the normalized text (blake2b-128)" + (
-            f", then MinHash LSH near-dedup ({nd.bands}x{nd.rows}, {nd.shingle}-unit shingles)" if nd.enabled else "")
+            f", then MinHash LSH {near.describe()}" if near is not None else "")
            + "; first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
         "rejected": rejects.count,

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lontar.corpus.decontam import gram_units
+
+if TYPE_CHECKING:
+    from lontar.config import NearDedupConfig
 
 _PRIME = np.uint64((1 << 61) - 1)
 _MAX32 = np.uint64((1 << 32) - 1)
@@ -70,6 +74,16 @@ class NearDedup:
 
     def __post_init__(self) -> None:
         self.buckets = [{} for _ in range(self.hasher.bands)]
+
+    @classmethod
+    def from_config(cls, cfg: "NearDedupConfig") -> "NearDedup":
+        return cls(MinHasher(cfg.bands, cfg.rows, cfg.seed), n=cfg.shingle)
+
+    def describe(self) -> str:
+        """One line for the run log: the settings and the S-curve they give."""
+        h = self.hasher
+        curve = ", ".join(f"J={s:.1f}: {p:.3f}" for s, p in s_curve(h.bands, h.rows).items())
+        return f"near-dedup {h.bands} bands x {h.rows} rows, {self.n}-unit shingles; P(candidate | Jaccard) {curve}"
 
     def add(self, text: str, lang: str) -> int | None:
         keys = self.hasher.band_keys(self.hasher.signature(shingle_hashes(text, lang, self.n)))
