@@ -191,7 +191,22 @@ class BoilerplateConfig(_Strict):
     min_line_chars: int = Field(10, ge=1)  # shorter lines ("។", "---") are never counted
 
 
+class MixingConfig(_Strict):
+    """Temperature sampling of the train split: p proportional to weight * chars**alpha per language or source."""
+
+    enabled: bool = False
+    by: Literal["lang", "source"] = "lang"
+    alpha: float = Field(0.3, gt=0, le=1)  # 1 keeps the natural mix; XLM-R and mT5 use 0.3
+    cap: float = Field(4.0, gt=0)  # most copies of any document on average (upsampling cap)
+    total_chars: int | None = Field(None, gt=0)  # size of the mixture; default the natural total
+    seed: int = 0
+    # Token counts for the card: a tokenizer directory, tokenizer.json, SentencePiece .model, or hub id.
+    tokenizer: str | None = None
+
+
 class CorpusConfig(_Strict):
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # e.g. "auto" or "ray://head:10001"; default RAY_ADDRESS, else a local Ray
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
     min_chars: int = Field(1, ge=1)
@@ -205,18 +220,96 @@ class CorpusConfig(_Strict):
     decontaminate: DecontamConfig = Field(default_factory=DecontamConfig)
     near_dedup: NearDedupConfig = Field(default_factory=NearDedupConfig)
     boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig)
+    mixing: MixingConfig = Field(default_factory=MixingConfig)
+
+    @model_validator(mode="after")
+    def _labels_unique_when_mixing(self) -> "CorpusConfig":
+        labels = [s.label for s in self.sources]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if self.mixing.enabled and twice:
+            raise ValueError(f"mixing needs distinct source names; give 'name' to the sources labelled {twice}")
+        return self
+
+
+class ParallelTextConfig(_Strict):
+    """The same content in several languages (jsonl), for parity against English.
+
+    `path` holds `{lang}`, e.g. `data/global_mmlu_lite_{lang}_test.jsonl`; `text_fields` are dotted
+    paths into each record (`prompts.0.question`), joined by newlines into one text per record.
+    """
+
+    path: str
+    langs: list[str] = Field(default_factory=lambda: ["en", "id", "ms", "my", "tl", "vi", "zh"])
+    text_fields: list[str] = Field(default_factory=lambda: ["text"])
+    reference: str = "en"
+
+    @model_validator(mode="after")
+    def _valid(self) -> "ParallelTextConfig":
+        from lontar.langs import LANGS
+
+        if "{lang}" not in self.path:
+            raise ValueError("'path' must contain '{lang}'")
+        unknown = [x for x in [*self.langs, self.reference] if x not in LANGS]
+        if unknown:
+            raise ValueError(f"unknown langs {unknown} (known: {', '.join(LANGS)})")
+        if self.reference not in self.langs:
+            raise ValueError(f"'reference' ({self.reference}) must be one of 'langs'")
+        return self
+
+
+class TokenizerReportConfig(_Strict):
+    """What `tokenizer_report.json/.md/.png` compares: base, extended and from-scratch tokenizers."""
+
+    max_docs: int = Field(2000, gt=0)  # validation documents per language
+    scratch: bool = True  # in extend mode, also train the from-scratch tokenizer to compare with
+    parallel: ParallelTextConfig | None = None
 
 
 class TokenizerConfig(_Strict):
+    """`mode: scratch` trains SentencePiece on the corpus; `mode: extend` adds corpus pieces to `base`.
+
+    `base`: a SentencePiece `tokenizer.model` (Llama-2 / Mistral family), a byte-level BPE
+    `tokenizer.json`, a Mistral `tekken*.json`, a tokenizer folder or a hub id. Existing ids never
+    change; new ids follow them, and `tokenizer/new_tokens.json` records them for the train stage.
+    """
+
+    mode: Literal["scratch", "extend"] = "scratch"
+    base: str | None = None  # required by mode extend; in mode scratch only compared in the report
+    base_revision: str | None = None
+    max_new_pieces: int = Field(16000, gt=0)
+    allow_ascii_pieces: bool = False  # ASCII-only new pieces could change how English tokenizes
+    embedding_init: Literal["mean", "focus"] = "mean"
     model_type: Literal["unigram", "bpe"] = "unigram"
     vocab_size: int = Field(8000, ge=100)
     character_coverage: float = Field(0.9999, gt=0, le=1)
+    script_coverage: dict[str, float] = Field(default_factory=dict)  # per ISO 15924 script, e.g. {Hans: 0.9995}
+    lang_alpha: float = Field(1.0, ge=0, le=1)  # sampling p ~ chars**alpha per language; 1 keeps the corpus mix
     byte_fallback: bool = True
     split_digits: bool = True
     input_sentence_size: int = Field(0, ge=0)
     user_defined_symbols: list[str] = Field(default_factory=list)
+    special_tokens: list[str] = Field(default_factory=list)  # control tokens, e.g. <|im_start|>
     chat_template: str = DEFAULT_CHAT_TEMPLATE
     model_max_length: int = Field(2048, gt=0)
+    report: TokenizerReportConfig = Field(default_factory=TokenizerReportConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TokenizerConfig":
+        from lontar.langs import LANGS
+
+        if self.mode == "extend" and not self.base:
+            raise ValueError("'base' is required when mode is 'extend' (a tokenizer.model, tokenizer.json, "
+                             "tekken json, tokenizer folder or hub id)")
+        scripts = sorted({lang.script for lang in LANGS.values()})
+        for script, value in self.script_coverage.items():
+            if script not in scripts:
+                raise ValueError(f"script_coverage: unknown script '{script}' (known: {', '.join(scripts)})")
+            if not 0 < value <= 1:
+                raise ValueError(f"script_coverage.{script}: must be in (0, 1], got {value}")
+        both = sorted(set(self.special_tokens) & set(self.user_defined_symbols))
+        if both:
+            raise ValueError(f"{both} listed in both 'special_tokens' and 'user_defined_symbols'")
+        return self
 
 
 class ModelConfig(_Strict):
@@ -460,6 +553,10 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
     if looks_local and not Path(mp).expanduser().exists():
         where = _origin(origins, ("model", "name_or_path"), default)
         raise ConfigError(f"{where}: model.name_or_path: local model directory not found: {mp}")
+    mt = cfg.corpus.mixing.tokenizer
+    if mt and (mt.startswith((".", "/", "~")) or mt.endswith((".model", ".json"))) and not Path(mt).expanduser().exists():
+        where = _origin(origins, ("corpus", "mixing", "tokenizer"), default)
+        raise ConfigError(f"{where}: corpus.mixing.tokenizer: tokenizer not found: {mt}")
     tok = cfg.model.tokenizer
     if tok not in ("run", "base") and not Path(tok).expanduser().exists():
         where = _origin(origins, ("model", "tokenizer"), default)

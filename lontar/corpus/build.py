@@ -19,26 +19,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import datasets
 import pyarrow.parquet as pq
 
 from lontar.config import BoilerplateConfig, RunConfig, SourceConfig
 from lontar.corpus.boilerplate import count_lines, strip_boilerplate
 from lontar.corpus.card import render_card_md, write_length_histogram
 from lontar.corpus.minhash import NearDedup
-from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
+from lontar.corpus.mixing import plan_mixture, target_shares, write_mixture
+from lontar.corpus.executors import make_executor
+from lontar.corpus.pipeline import Step, StepStats, stats_from_rows
 from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
 from lontar.corpus.steps import build_steps, split_of, text_hash
+from lontar.corpus.tokens import load_token_counter
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 
-FEATURES = datasets.Features({
-    "text": datasets.Value("string"), "source": datasets.Value("string"), "lang": datasets.Value("string"),
-    "line": datasets.Value("string"), "reason": datasets.Value("string"), "step": datasets.Value("string"),
-    "trace_chars": datasets.Sequence(datasets.Value("int64")), "trace_bytes": datasets.Sequence(datasets.Value("int64")),
-    "counts": datasets.Value("string"),
-})
-MAP_BATCH = 1000
 
 
 def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: Counter) -> Iterator[list[dict[str, Any]]]:
@@ -69,21 +64,9 @@ def _code_hash() -> str:
 
 def _signature(cfg: RunConfig, src: SourceConfig, code: str) -> str:
     """What shapes a processed chunk: its source, every corpus setting but the output layout, the code."""
-    shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc"})
+    shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc", "executor", "ray_address", "mixing"})
     blob = json.dumps({"source": src.model_dump(mode="json"), "corpus": shaping, "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _process_chunk(records: list[dict[str, Any]], steps: list[Step], num_proc: int, path: Path) -> None:
-    columns = {k: [r[k] for r in records] for k in ("text", "source", "lang", "line")}
-    ds = datasets.Dataset.from_dict(columns)
-    parallel = num_proc if num_proc > 1 and len(ds) >= 2 * MAP_BATCH else None
-    out = ds.map(process_batch, fn_kwargs={"steps": steps}, batched=True, batch_size=MAP_BATCH, num_proc=parallel,
-                 remove_columns=ds.column_names, features=FEATURES, load_from_cache_file=False,
-                 desc=f"corpus {path.stem}")
-    tmp = path.with_name(path.name + ".tmp")
-    out.to_parquet(str(tmp))
-    tmp.replace(path)
 
 
 def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: StepStats, writers: dict[str, ShardWriter],
@@ -110,7 +93,8 @@ def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: St
         writers[split].add({"id": doc_id, "text": r["text"], "source": r["source"], "lang": r["lang"]})
         size, nbytes = len(r["text"]), len(r["text"].encode("utf-8"))
         summary.update({f"{split}:docs": 1, f"{split}:chars": size, f"{split}:bytes": nbytes,
-                        f"lang:{r['lang']}:docs": 1, f"lang:{r['lang']}:chars": size})
+                        f"lang:{r['lang']}:docs": 1, f"lang:{r['lang']}:chars": size,
+                        f"source:{r['source']}:{split}:chars": size})
         lengths.append(size)
     dedup.count_out(survivors)
 
@@ -135,6 +119,64 @@ def _strip_rows(rows: list[dict[str, Any]], line_counts: Counter, bp: Boilerplat
     stats.count_out([r["text"] for r in kept if r["reason"] is None])
 
 
+def _mix(cfg: RunConfig, natural: list[Path], out_dir: Path, summary: Counter,
+         counter: Any) -> tuple[dict[str, Any], list[Path]]:
+    """Temperature-sample the train split into its final shards (rate 1 everywhere when only counting tokens)."""
+    c, mix = cfg.corpus, cfg.corpus.mixing
+    labels = [s.label for s in c.sources]
+    lang_of = {s.label: s.lang for s in c.sources}
+    sizes = {g: float(summary[f"source:{g}:train:chars"]) for g in labels}
+    plans = None
+    if mix.enabled:
+        shares = target_shares(sizes, {s.label: s.weight for s in c.sources}, mix.alpha,
+                               lang_of if mix.by == "lang" else None)
+        plans = plan_mixture(sizes, shares, mix.cap, mix.total_chars)
+        rates = {g: p.rate for g, p in plans.items()}
+    else:
+        rates = dict.fromkeys(labels, 1.0)
+    writer = ShardWriter(out_dir, "train", c.shard_docs)
+    result = write_mixture(natural, writer, rates, lang_of, mix.seed, counter)
+    for g, src in zip(labels, c.sources):
+        result["sources"][g] |= {"weight": src.weight, **({"target_share": round(plans[g].target_share, 4),
+                                                           "capped": plans[g].capped} if plans else {})}
+    settings = mix.model_dump(mode="json") if mix.enabled else {"enabled": False, "tokenizer": mix.tokenizer}
+    if mix.enabled:
+        print("corpus: mixing " + ", ".join(f"{g} x{r:.2f}" for g, r in rates.items()))
+    return {"settings": settings, **result}, writer.close()
+
+
+def _process_sources(cfg: RunConfig, steps: list[Step], work_dir: Path,
+                     rejects: RejectWriter) -> tuple[list[list[Path]], list[Counter], int, int]:
+    """Pass 1: every chunk of every source processed by the executor, or reused from an earlier run."""
+    c = cfg.corpus
+    code = _code_hash()
+    chunk_paths: list[list[Path]] = []
+    read_counts: list[Counter] = []
+    processed = reused = 0
+    executor = None
+    try:
+        for i, src in enumerate(c.sources):
+            counts: Counter = Counter()
+            signature = _signature(cfg, src, code)
+            chunk_paths.append([])
+            for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
+                path = work_dir / f"{i:03d}-{j:05d}.parquet"
+                marker = path.with_suffix(".done")
+                if marker.exists() and marker.read_text() == signature and path.exists():
+                    reused += 1
+                else:
+                    executor = executor or make_executor(c.executor, c.num_proc, c.ray_address)
+                    executor.run(chunk, steps, path)
+                    atomic_write_text(marker, signature)
+                    processed += 1
+                chunk_paths[i].append(path)
+            read_counts.append(counts)
+    finally:
+        if executor is not None:
+            executor.close()
+    return chunk_paths, read_counts, processed, reused
+
+
 def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     """Build `runs/<name>/corpus/` and its data card; returns the card."""
     started = time.time()
@@ -142,35 +184,27 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     final_dir, out_dir, work_dir = cfg.run_dir / "corpus", cfg.run_dir / "corpus.partial", cfg.run_dir / "corpus.work"
     shutil.rmtree(out_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
-    writers = {s: ShardWriter(out_dir, s, c.shard_docs) for s in ("train", "validation")}
+    mix = c.mixing
+    counter = None
+    if mix.tokenizer:
+        try:
+            counter = load_token_counter(mix.tokenizer, cfg.model.trust_remote_code)
+        except Exception as e:  # noqa: BLE001 - any loader failure is a config problem, said in one line
+            raise ValueError(f"corpus.mixing.tokenizer: cannot load '{mix.tokenizer}': {e}") from e
+    natural_dir = out_dir / ".natural"  # the deduplicated train split before mixing
+    mixing_on = mix.enabled or counter is not None
+    writers = {"train": ShardWriter(natural_dir if mixing_on else out_dir, "train", c.shard_docs),
+               "validation": ShardWriter(out_dir, "validation", c.shard_docs)}
     rejects = RejectWriter(out_dir / "rejected" / "rejected-00000.jsonl")
     steps = build_steps(c)
     names = [s.name for s in steps]
     seen: set[str] = set()
     per_source, summary, lengths = [], Counter(), []
-    reused = processed = 0
     nd = c.near_dedup
     near = NearDedup.from_config(nd) if nd.enabled else None
     if near is not None:
         print(f"corpus: {near.describe()}")
-    code = _code_hash()
-    chunk_paths: list[list[Path]] = []
-    read_counts: list[Counter] = []
-    for i, src in enumerate(c.sources):  # pass 1: every chunk processed (or reused)
-        counts: Counter = Counter()
-        signature = _signature(cfg, src, code)
-        chunk_paths.append([])
-        for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
-            path = work_dir / f"{i:03d}-{j:05d}.parquet"
-            marker = path.with_suffix(".done")
-            if marker.exists() and marker.read_text() == signature and path.exists():
-                reused += 1
-            else:
-                _process_chunk(chunk, steps, c.num_proc, path)
-                atomic_write_text(marker, signature)
-                processed += 1
-            chunk_paths[i].append(path)
-        read_counts.append(counts)
+    chunk_paths, read_counts, processed, reused = _process_sources(cfg, steps, work_dir, rejects)
     bp = c.boilerplate
     line_counts = None
     if bp.enabled:  # lines are counted over the whole corpus before any is removed
@@ -205,9 +239,15 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         per_source.append(entry)
         for name, st in src_stats.items():
             all_stats[name].merge(st)
-    shards = {s: [p.name for p in w.close()] for s, w in writers.items()}
+    closed = {s: w.close() for s, w in writers.items()}
     rejects.close()
     splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in writers}
+    mixing = None
+    if mixing_on:
+        mixing, closed["train"] = _mix(cfg, closed["train"], out_dir, summary, counter)
+        shutil.rmtree(natural_dir, ignore_errors=True)
+        splits["train"] = {k: sum(m[f"mixed_{k}"] for m in mixing["sources"].values()) for k in ("docs", "chars", "bytes")}
+    shards = {s: [p.name for p in paths] for s, paths in closed.items()}
     if not splits["train"]["docs"] or not splits["validation"]["docs"]:
         raise ValueError(f"corpus for run '{cfg.name}' has {splits['train']['docs']} train and "
                          f"{splits['validation']['docs']} validation documents: need both (check corpus.sources "
@@ -231,6 +271,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "shards": shards,
         "validation_fraction": c.validation_fraction,
         "chunks": {"processed": processed, "reused": reused},
+        **({"mixing": mixing} if mixing else {}),
     }
     write_length_histogram(lengths, out_dir / "length_histogram.png", title=f"{cfg.name}: document length")
     atomic_write_json(out_dir / "data_card.json", card)

@@ -26,6 +26,8 @@ def render_card_md(card: dict[str, Any]) -> str:
     lines += ["", "## Languages", "", "| lang | documents | characters | share of characters |", "|---|---:|---:|---:|"]
     for lang, v in card["languages"].items():
         lines.append(f"| {lang} | {v['docs']:,} | {v['chars']:,} | {v['char_share']:.2%} |")
+    if card.get("mixing"):
+        lines += _mixing_md(card["mixing"])
     lines += ["", "## Splits", "", "| split | documents | characters | UTF-8 bytes |", "|---|---:|---:|---:|"]
     for name, split in card["splits"].items():
         lines.append(f"| {name} | {split['docs']:,} | {split['chars']:,} | {split['bytes']:,} |")
@@ -37,6 +39,36 @@ def render_card_md(card: dict[str, Any]) -> str:
     lines += [f"- {reason}: {n:,}" for reason, n in sorted(reasons.items())] or ["- nothing"]
     lines += [f"- duplicates removed (exact and near): {card['duplicates']:,}", "", "![document length](length_histogram.png)", ""]
     return "\n".join(lines)
+
+
+def _mixing_md(mixing: dict[str, Any]) -> list[str]:
+    st = mixing["settings"]
+    if st.get("enabled"):
+        how = (f"Temperature sampling of the train split by {st['by']}: p proportional to n^{st['alpha']} "
+               f"(n = characters after dedup), source weights applied, upsampling capped at {st['cap']}x, "
+               + (f"mixture of {st['total_chars']:,} characters." if st["total_chars"] else "no document left out."))
+    else:
+        how = "No resampling: the natural mix, with token counts."
+    tok = f" Tokens counted with `{st['tokenizer']}`." if st.get("tokenizer") else " Tokens not counted (set corpus.mixing.tokenizer)."
+    lines = ["", "## Mixture (train split)", "", how + tok, "",
+             "| source | lang | weight | target share | rate | docs | left out | mixed docs |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for g, s in mixing["sources"].items():
+        target = f"{s['target_share']:.2%}" if "target_share" in s else "-"
+        rate = f"{s['rate']:.3f}" + (" (capped)" if s.get("capped") else "")
+        lines.append(f"| {g} | {s['lang']} | {s['weight']} | {target} | {rate} | {s['natural_docs']:,} | "
+                     f"{s['left_out_docs']:,} | {s['mixed_docs']:,} |")
+    lines += ["", "| lang | chars before | chars after | char share before | char share after | "
+              "tokens after | token share before | token share after |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2%}"
+
+    for lang, v in mixing["languages"].items():
+        lines.append(f"| {lang} | {v['natural_chars']:,} | {v['mixed_chars']:,} | {pct(v['natural_char_share'])} | "
+                     f"{pct(v['mixed_char_share'])} | {v['mixed_tokens']:,} | {pct(v['natural_token_share'])} | "
+                     f"{pct(v['mixed_token_share'])} |")
+    return lines
 
 
 def write_length_histogram(lengths: Sequence[int], path: Path, title: str) -> None:
