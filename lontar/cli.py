@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "publish":
             p.add_argument("--repo-id", help="hub repository, e.g. org/name")
             p.add_argument("--push", action="store_true", help="upload to the hub (off by default: dry run)")
+            p.add_argument("--merge", action="store_true",
+                           help="also merge the adapter into the base and write a full sharded safetensors model")
     return parser
 
 
@@ -52,6 +54,8 @@ def _stage_overrides(args: argparse.Namespace) -> list[str]:
         extra.append(f"publish.repo_id={args.repo_id}")
     if getattr(args, "push", False):
         extra.append("publish.push=true")
+    if getattr(args, "merge", False):
+        extra.append("publish.merge=true")
     return extra
 
 

@@ -374,6 +374,12 @@ class PublishConfig(_Strict):
     license: str = "apache-2.0"
     commit_message: str = "Upload lontar adapter"
     tags: list[str] = Field(default_factory=lambda: ["lontar", "lora", "sea-languages"])
+    endpoint: str | None = None  # a private hub; default HF_ENDPOINT, else huggingface.co
+    # `--merge`: the adapter merged into the base, written to runs/<name>/merged as sharded safetensors.
+    merge: bool = False
+    merged_repo_id: str | None = None  # default: repo_id + "-merged"
+    max_shard_size: str = "5GB"
+    datasets: list[str] = Field(default_factory=list)  # hub ids for the card; hf sources are added by themselves
 
 
 class RunConfig(_Strict):

@@ -112,3 +112,43 @@ def test_accelerate_launch_trains(run, tmp_path):
     log = (tmp_path / "runs" / "accel" / "logs" / "train_log.jsonl").read_text().splitlines()
     assert [json.loads(line)["step"] for line in log] == [1, 2, 3]
     assert (tmp_path / "runs" / "accel" / "adapter" / "adapter_model.safetensors").exists()
+
+
+def test_merge_and_push_to_a_local_hub(run, monkeypatch, tmp_path, capsys):
+    """--merge writes a full sharded model with base+adapter logits; --push sends both folders intact."""
+    import huggingface_hub.constants as hub_constants
+
+    from tests.hub.fake_hub import FakeHub
+
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setenv("HF_TOKEN", "hf_e2e_secret")
+    with FakeHub() as hub:
+        code = main(["publish", "--config", str(run["path"]), "--merge", "--push", "--repo-id", "sea-lab/km-tiny",
+                     "--set", f"publish.endpoint={hub.url}", "--set", "publish.max_shard_size=200KB",
+                     "--set", "publish.commit_message=Publish km-tiny"])
+        state = hub.state
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "hf_e2e_secret" not in out
+    run_dir = run["cfg"].run_dir
+    folders = {"sea-lab/km-tiny": run_dir / "publish", "sea-lab/km-tiny-merged": run_dir / "merged"}
+    assert [c["repo_id"] for c in state.commits] == list(folders)
+    for commit in state.commits:
+        folder = folders[commit["repo_id"]]
+        assert commit["summary"] == "Publish km-tiny"
+        assert commit["files"] == {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    merged_dir = folders["sea-lab/km-tiny-merged"]
+    assert len(list(merged_dir.glob("model-*-of-*.safetensors"))) >= 2 and (merged_dir / "model.safetensors.index.json").exists()
+    assert not list(merged_dir.glob("*.bin")) and not (merged_dir / "adapter_config.json").exists()
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(merged_dir)
+    trained_tok = AutoTokenizer.from_pretrained(run_dir / "adapter")
+    texts = ["ប្រទេសកម្ពុជាមានខេត្តច្រើន។", "ភាសាខ្មែរ"]
+    assert tokenizer(texts)["input_ids"] == trained_tok(texts)["input_ids"]
+    ids = tokenizer(texts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        torch.testing.assert_close(merged(**ids).logits, run["trained"]["model"](**ids).logits, rtol=1e-4, atol=1e-4)
+    card = ModelCard.load(merged_dir / "README.md")
+    assert card.data.library_name == "transformers" and "peft" not in card.text.split("## How to load")[1][:300]

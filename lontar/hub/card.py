@@ -18,9 +18,16 @@ def hub_id(name: str | None) -> str | None:
     return name
 
 
-def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardData:
+def card_datasets(cfg: RunConfig) -> list[str]:
+    """Hub ids of the training data: the config's hf sources and `publish.datasets`."""
+    ids = [s.dataset for s in cfg.corpus.sources if s.type == "hf" and s.dataset and hub_id(s.dataset)]
+    return list(dict.fromkeys([*ids, *cfg.publish.datasets]))
+
+
+def card_metadata(cfg: RunConfig, results: dict[str, Any] | None, merged: bool = False) -> ModelCardData:
     langs = sorted({s.lang for s in cfg.corpus.sources})
-    model_name = cfg.publish.repo_id.split("/")[-1] if cfg.publish.repo_id else cfg.name
+    repo = merged_repo_id(cfg) if merged else cfg.publish.repo_id
+    model_name = repo.split("/")[-1] if repo else cfg.name + ("-merged" if merged else "")
     evals = []
     if results:
         # model-index describes the published model: the run's adapter, not the base it started from.
@@ -32,10 +39,25 @@ def card_metadata(cfg: RunConfig, results: dict[str, Any] | None) -> ModelCardDa
                 dataset_type="lontar-validation", dataset_name=f"{cfg.name} validation split ({'+'.join(langs)})",
                 dataset_split="validation", metric_type="bits_per_byte",
                 metric_name="bits per byte", metric_value=round(r["bits_per_byte"], 5)))
+    base = hub_id(cfg.model.name_or_path)
+    extra = {"base_model_relation": "merge"} if merged and base else {}
     return ModelCardData(
-        base_model=hub_id(cfg.model.name_or_path), library_name="peft", language=langs, license=cfg.publish.license,
-        tags=[*cfg.publish.tags, *langs], pipeline_tag="text-generation", model_name=model_name,
-        eval_results=evals or None)
+        base_model=base, library_name="transformers" if merged else "peft", language=langs,
+        license=cfg.publish.license, datasets=card_datasets(cfg) or None,
+        tags=[*cfg.publish.tags, *langs, *(["merge"] if merged else [])], pipeline_tag="text-generation",
+        model_name=model_name, eval_results=evals or None, **extra)
+
+
+def merged_repo_id(cfg: RunConfig) -> str | None:
+    p = cfg.publish
+    return p.merged_repo_id or (f"{p.repo_id}-merged" if p.repo_id else None)
+
+
+def _merged_snippet(cfg: RunConfig) -> str:
+    repo = merged_repo_id(cfg) or "path/to/this/folder"
+    return "\n".join(["```python", "from transformers import AutoModelForCausalLM, AutoTokenizer", "",
+                      f'model = AutoModelForCausalLM.from_pretrained("{repo}")',
+                      f'tokenizer = AutoTokenizer.from_pretrained("{repo}")', "```"])
 
 
 def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
@@ -57,18 +79,21 @@ def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
 
 
 def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,
-                tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool) -> ModelCard:
-    meta = card_metadata(cfg, results)
+                tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool,
+                merged: bool = False) -> ModelCard:
+    meta = card_metadata(cfg, results, merged)
     name = cfg.model.name_or_path
     base_desc = ((f"[`{name}`](https://huggingface.co/{name})" if hub_id(name) else f"`{name}`") if name else
                  "a small model initialised at random from the run config's `model.architecture` "
                  "(included in `base_model/`): a demonstration run, not a useful language model")
     langs = ", ".join(meta.language or [])
+    what = (f"{base_desc} with a LoRA adapter merged into its weights (a full model; no peft needed)" if merged
+            else f"A LoRA adapter for {base_desc}")
     parts = [
         f"# {meta.model_name}", "",
-        f"A LoRA adapter for {base_desc}, trained with lontar on {langs} text "
+        f"{what[0].upper() + what[1:]}, trained with lontar on {langs} text "
         f"(run `{cfg.name}`, config hash `{cfg.hash()}`).", "",
-        "## How to load", "", _load_snippet(cfg, includes_base), "",
+        "## How to load", "", _merged_snippet(cfg) if merged else _load_snippet(cfg, includes_base), "",
     ]
     if results:
         parts += ["## Evaluation", "",
