@@ -19,6 +19,7 @@ STAGES: dict[str, tuple[str, str, str]] = {
     "train": ("lontar.train.stage", "run_train", "LoRA training in an accelerate loop"),
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints (bits per byte on validation)"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
+    "audit": ("lontar.governance.audit", "run_audit", "check the run's responsible-AI record (governance.json)"),
 }
 
 

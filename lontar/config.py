@@ -58,6 +58,11 @@ class SourceConfig(_Strict):
     weight: float = Field(1.0, gt=0)
     max_docs: int | None = Field(None, gt=0)
     name: str | None = None
+    # Provenance for the data card and the responsible-AI record. `hf` sources must declare a licence.
+    license: str | None = None  # an SPDX id where one exists ("cc-by-sa-4.0"), else the licence's name
+    origin: str | None = None  # URL or hub id the data came from
+    collected: str | None = None  # when it was collected (e.g. "2026-11-01")
+    notes: str | None = None  # usage conditions, consent, known issues
 
     @model_validator(mode="after")
     def _location_needed(self) -> "SourceConfig":
@@ -69,6 +74,8 @@ class SourceConfig(_Strict):
             raise ValueError(f"source type '{self.type}' needs a 'path' (file or glob)")
         if self.type == "hf" and not self.dataset:
             raise ValueError("source type 'hf' needs a 'dataset' (hub id or local directory)")
+        if self.type == "hf" and not self.license:
+            raise ValueError(f"hub source '{self.dataset}' must declare its 'license' (see the dataset's card)")
         return self
 
     @property
@@ -174,12 +181,19 @@ class DecontamConfig(_Strict):
 
 
 class NearDedupConfig(_Strict):
-    """MinHash LSH over syllable (km, lo, th, my) or word shingles; the first document of a cluster is kept."""
+    """MinHash LSH near-dedup (`lontar.corpus.minhash`); union-find clusters, the first document of a cluster kept.
+
+    `unit`: "auto" (characters for km, lo, th, my; words otherwise), "char", or "syllable" (syllables
+    for km, lo, th, my; words otherwise). `threshold`: a candidate pair is linked only if its estimated
+    Jaccard similarity over the whole signature reaches it (0 links every candidate).
+    """
 
     enabled: bool = False
+    unit: Literal["auto", "char", "syllable"] = "auto"
     shingle: int = Field(5, ge=1)  # units per shingle
     bands: int = Field(14, ge=1)
     rows: int = Field(8, ge=1)
+    threshold: float = Field(0.0, ge=0, le=1)
     seed: int = 0
 
 
@@ -221,6 +235,21 @@ class CorpusConfig(_Strict):
     near_dedup: NearDedupConfig = Field(default_factory=NearDedupConfig)
     boilerplate: BoilerplateConfig = Field(default_factory=BoilerplateConfig)
     mixing: MixingConfig = Field(default_factory=MixingConfig)
+    # Licences a source may carry; any other (or an unknown one) is refused before any work. None: no check.
+    license_allowlist: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _licenses_allowed(self) -> "CorpusConfig":
+        if self.license_allowlist is None:
+            return self
+        from lontar.corpus.provenance import license_allowed, source_license
+
+        for i, src in enumerate(self.sources):
+            lic = source_license(src)
+            if not license_allowed(lic, self.license_allowlist):
+                raise ValueError(f"sources[{i}] ({src.label}) has licence '{lic}', which is not in license_allowlist "
+                                 f"{self.license_allowlist}")
+        return self
 
     @model_validator(mode="after")
     def _labels_unique_when_mixing(self) -> "CorpusConfig":
@@ -320,9 +349,12 @@ class ModelConfig(_Strict):
     architecture: dict[str, Any] | None = None
     tokenizer: str = "run"  # "run": the tokenizer this run trained; "base": the model's own; or a path
     dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
-    attn_implementation: str = "sdpa"
+    # "auto": flash_attention_2 where flash-attn is installed and a GPU runs bf16/fp16, else sdpa; or any
+    # transformers name (sdpa, eager, flash_attention_2, ...).
+    attn_implementation: str = "auto"
     trust_remote_code: bool = False
     gradient_checkpointing: bool = False
+    load_in_4bit: bool = False  # QLoRA: the frozen base in 4-bit NF4 (bitsandbytes, CUDA only)
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelConfig":
@@ -343,9 +375,36 @@ class LoraSectionConfig(_Strict):
     modules_to_save: list[str] = Field(default_factory=list)
     use_rslora: bool = False
     use_dora: bool = False
+    train_embeddings: bool = False  # train the input and output embeddings in full (added to modules_to_save)
+
+
+class TrainDatasetConfig(_Strict):
+    """One training data set; the blocks of all of them are mixed by `weight` (a share of the training tokens).
+
+    `corpus`: documents for continued pre-training: the run's corpus shards, or `path` (a folder of
+    `train-*.parquet` shards, or .parquet/.jsonl/.txt files, a glob) with `text_field`.
+    `chat`: instruction tuning from jsonl (`path`, a file or glob) of `messages` records
+    ([{role, content}, ...]) or alpaca records (instruction, input, output), rendered with the
+    tokenizer's chat template; the loss covers the assistant replies only.
+    """
+
+    type: Literal["corpus", "chat"] = "corpus"
+    path: str | None = None
+    format: Literal["auto", "messages", "alpaca"] = "auto"
+    text_field: str = "text"
+    weight: float = Field(1.0, gt=0)
+    max_docs: int | None = Field(None, gt=0)
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _path_for_chat(self) -> "TrainDatasetConfig":
+        if self.type == "chat" and not self.path:
+            raise ValueError("a 'chat' dataset needs a 'path' (jsonl file or glob)")
+        return self
 
 
 class TrainConfig(_Strict):
+    datasets: list[TrainDatasetConfig] = Field(default_factory=lambda: [TrainDatasetConfig()], min_length=1)
     block_size: int = Field(2048, gt=1)
     micro_batch_size: int = Field(1, gt=0)
     gradient_accumulation_steps: int = Field(1, gt=0)
@@ -356,7 +415,15 @@ class TrainConfig(_Strict):
     lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
     max_grad_norm: float = Field(1.0, gt=0)
     log_every: int = Field(10, gt=0)
-    max_train_docs: int | None = Field(None, gt=0)
+    max_train_docs: int | None = Field(None, gt=0)  # default cap on documents read by `corpus` datasets
+    packing_open_blocks: int = Field(64, gt=0)  # first-fit window of the padding-free packer
+    eval_every: int = Field(0, ge=0)  # validation loss and bits per byte every N steps (and at the end); 0: off
+    eval_docs: int = Field(200, gt=0)  # validation documents read from the run's corpus
+    save_every: int = Field(0, ge=0)  # a checkpoint every N steps (and at the end); 0: off
+    keep_last: int = Field(2, gt=0)  # checkpoints kept
+    max_bad_steps: int = Field(5, gt=0)  # non-finite loss or gradients: skip the step; abort after this many in a row
+    tensorboard: bool = True  # logs/tensorboard/
+    peak_tflops: float | None = Field(None, gt=0)  # MFU peak; default measured on the device at start
 
 
 class EvalConfig(_Strict):
@@ -382,6 +449,22 @@ class PublishConfig(_Strict):
     datasets: list[str] = Field(default_factory=list)  # hub ids for the card; hf sources are added by themselves
 
 
+GOVERNANCE_ITEMS = ("contact", "intended_uses", "known_licenses", "pii_scrubbed", "decontaminated",
+                    "evaluated", "cultural_eval", "safety_eval")
+
+
+class GovernanceConfig(_Strict):
+    """Who answers for the model and what it is for: the responsible-AI record and `lontar audit`."""
+
+    contact: str | None = None  # the accountable person or team, with a way to reach them
+    organisation: str | None = None
+    intended_uses: list[str] = Field(default_factory=list)
+    out_of_scope_uses: list[str] = Field(default_factory=list)
+    limitations: list[str] = Field(default_factory=list)  # known, in the team's own words
+    # What `lontar audit` must find, else it exits non-zero; any of GOVERNANCE_ITEMS.
+    require: list[Literal[GOVERNANCE_ITEMS]] = Field(default_factory=list)  # type: ignore[valid-type]
+
+
 class RunConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     output_dir: str = "runs"
@@ -393,6 +476,7 @@ class RunConfig(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
+    governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
 
     @property
     def run_dir(self) -> Path:

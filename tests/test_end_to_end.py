@@ -152,3 +152,18 @@ def test_merge_and_push_to_a_local_hub(run, monkeypatch, tmp_path, capsys):
         torch.testing.assert_close(merged(**ids).logits, run["trained"]["model"](**ids).logits, rtol=1e-4, atol=1e-4)
     card = ModelCard.load(merged_dir / "README.md")
     assert card.data.library_name == "transformers" and "peft" not in card.text.split("## How to load")[1][:300]
+
+
+def test_model_card_carries_the_responsible_ai_record(run):
+    from lontar.governance.record import PRINCIPLES, validate_record
+
+    folder = run["cfg"].run_dir / "publish"
+    record = json.loads((folder / "governance.json").read_text(encoding="utf-8"))
+    validate_record(record)
+    text = ModelCard.load(folder / "README.md").text
+    section = text.split("## Responsible AI", 1)[1].split("\n## ", 1)[0]
+    for principle in PRINCIPLES:
+        row = next(line for line in section.splitlines() if line.startswith(f"| {principle} |"))
+        assert any(s in row for s in ("| measured |", "| partly assessed |", "| not assessed |")), row
+    assert "*Not assessed:* no accountable contact" in section  # the demo declares none: said plainly
+    assert "| rdlab | km | MIT |" in section and "Intended: A demonstration" in section

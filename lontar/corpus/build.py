@@ -24,10 +24,11 @@ import pyarrow.parquet as pq
 from lontar.config import BoilerplateConfig, RunConfig, SourceConfig
 from lontar.corpus.boilerplate import count_lines, strip_boilerplate
 from lontar.corpus.card import render_card_md, write_length_histogram
+from lontar.corpus.executors import make_executor
 from lontar.corpus.minhash import NearDedup
 from lontar.corpus.mixing import plan_mixture, target_shares, write_mixture
-from lontar.corpus.executors import make_executor
 from lontar.corpus.pipeline import Step, StepStats, stats_from_rows
+from lontar.corpus.provenance import UNKNOWN, license_totals, source_provenance
 from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
 from lontar.corpus.steps import build_steps, split_of, text_hash
@@ -230,7 +231,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         dedup = src_stats["dedup"]
         entry = {
             "source": src.label, "type": src.type, "lang": src.lang, "weight": src.weight, "read": counts["read"],
-            "kept": dedup.docs_out, "duplicates": dedup.counts["exact duplicates"] + dedup.counts["near duplicates"],
+            "kept": dedup.docs_out, "kept_chars": dedup.chars_out, "provenance": source_provenance(src), "duplicates": dedup.counts["exact duplicates"] + dedup.counts["near duplicates"],
             "rejected": dict(Counter(read_rejects) + step_rejects),
             "steps": {name: st.to_dict() for name, st in src_stats.items()},
         }
@@ -264,6 +265,8 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
             f", then MinHash LSH {near.describe()}" if near is not None else "")
            + "; first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
+        "licenses": license_totals(per_source),
+        "unknown_licenses": [s["source"] for s in per_source if s["provenance"]["license"] == UNKNOWN],
         "rejected": rejects.count,
         "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],
                              "char_share": round(summary[f"lang:{lang}:chars"] / total_chars, 4)} for lang in lang_codes},

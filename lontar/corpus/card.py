@@ -13,6 +13,18 @@ def render_card_md(card: dict[str, Any]) -> str:
     for s in card["sources"]:
         lines.append(f"| {s['source']} | {s['lang']} | {s['weight']} | {s['read']:,} | {s['kept']:,} | "
                      f"{s['duplicates']:,} | {sum(s['rejected'].values()):,} |")
+    if card.get("licenses"):
+        lines += ["", "## Provenance and licences", "", "| source | licence | origin | collected | notes |",
+                  "|---|---|---|---|---|"]
+        for s in card["sources"]:
+            p = s["provenance"]
+            lic = p["license"] + ("" if p["license_declared"] else " (not declared in the config)")
+            lines.append(f"| {s['source']} | {lic} | {p['origin'] or '-'} | {p['collected'] or '-'} | {p['notes'] or '-'} |")
+        lines += ["", "| licence | sources | documents kept | characters kept |", "|---|---:|---:|---:|"]
+        lines += [f"| {lic} | {v['sources']} | {v['docs']:,} | {v['chars']:,} |" for lic, v in card["licenses"].items()]
+        if card.get("unknown_licenses"):
+            lines += ["", f"**Unknown licence:** {', '.join(card['unknown_licenses'])}. Declare `license` for these "
+                      "sources before release."]
     lines += ["", "## Steps", "", "| step | what | docs in | docs out | chars in | chars out | bytes in | bytes out |",
               "|---|---|---:|---:|---:|---:|---:|---:|"]
     for name, st in card["steps"].items():

@@ -78,9 +78,63 @@ def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
     return "\n".join(lines)
 
 
+def _na(text: str) -> str:
+    return f"*Not assessed:* {text}"
+
+
+def responsible_ai_md(rec: dict[str, Any]) -> list[str]:
+    """The card's "Responsible AI" section, from the governance record: measured, or plainly not assessed."""
+    uses, acc, data = rec["uses"], rec["accountability"], rec["data"]
+    lines = ["## Responsible AI", "",
+             "Organised along the ASEAN Guide on AI Governance and Ethics (2024); the full record, with a JSON "
+             "schema, is `governance.json`.", "", "### Intended and out-of-scope uses", ""]
+    lines += [f"- Intended: {u}" for u in uses["intended"]] or [f"- {_na('no intended uses declared (governance.intended_uses)')}"]
+    lines += [f"- Out of scope: {u}" for u in uses["out_of_scope"]] or [
+        f"- {_na('no out-of-scope uses declared (governance.out_of_scope_uses)')}"]
+    lines += ["", "### Accountability", "", f"- Contact: {acc['contact']}" + (f" ({acc['organisation']})" if acc["organisation"] else "")
+              if acc["contact"] else f"- {_na('no accountable contact declared (governance.contact)')}",
+              "", "### Data provenance and licences", ""]
+    if data["assessed"]:
+        lines += ["| source | lang | licence | origin | documents kept |", "|---|---|---|---|---:|"]
+        lines += [f"| {s['source']} | {s['lang']} | {s['license']}{'' if s['license_declared'] else ' (not declared)'} | "
+                  f"{s['origin'] or '-'} | {s['docs_kept']:,} |" for s in data["sources"]]
+        if data["unknown_licenses"]:
+            lines += ["", f"Unknown licence: {', '.join(data['unknown_licenses'])}."]
+    else:
+        lines.append(_na("no data card in the run"))
+    priv, dec = rec["privacy"], rec["decontamination"]
+    lines += ["", "### Personal data", ""]
+    if priv["pii_step"] == "ran":
+        kinds = ", ".join(f"{k}: {v:,}" for k, v in sorted(priv["replacements_by_type"].items())) or "none found"
+        lines.append("E-mails, phone numbers, IP addresses, ID-like numbers and URLs were replaced by placeholders "
+                     f"before training ({kinds}). Names and addresses are not detected.")
+    else:
+        lines.append(_na("PII scrubbing did not run") if priv["pii_step"] == "not assessed" else
+                     "PII scrubbing was turned off for this run: personal data may remain in the training text.")
+    lines += ["", "### Benchmark contamination", ""]
+    lines.append(f"Training documents sharing an n-gram with evaluation items: {dec['documents']:,} ({dec['action']}); "
+                 f"{len(dec['items_found'])} item(s) found." if dec["step"] == "ran" else
+                 _na("decontamination against the evaluation sets was off (corpus.decontaminate)"))
+    ev = rec["evaluation"]
+    lines += ["", "### Evaluation, culturally sensitive subsets and safety", ""]
+    lines.append("Results: see *Evaluation* above." if ev["assessed"] else _na("no evaluation results"))
+    for key, label in (("cultural", "culturally sensitive questions (CS against CA)"), ("safety", "safety")):
+        part = ev[key]
+        if part["status"] == "measured":
+            lines += [f"- {label}:"] + [f"  - {r['benchmark']} {r.get('lang') or ''} {r.get('subset') or ''} "
+                                        f"({r['checkpoint']}): {r['metric']} {r['value']:.4g}" for r in part["results"]]
+        else:
+            lines.append(f"- {label}: {_na('no such benchmark in this run')}")
+    lines += ["", "### Known limitations", ""]
+    lines += [f"- {x}" for x in rec["limitations"]] or [f"- {_na('none declared (governance.limitations)')}"]
+    lines += ["", "### Risk assessment", "", "| principle | status | what the run shows |", "|---|---|---|"]
+    lines += [f"| {p['principle']} | {p['status']} | {'; '.join(p['findings'])} |" for p in rec["risk_assessment"]]
+    return lines + [""]
+
+
 def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,
                 tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool,
-                merged: bool = False) -> ModelCard:
+                merged: bool = False, governance: dict[str, Any] | None = None) -> ModelCard:
     meta = card_metadata(cfg, results, merged)
     name = cfg.model.name_or_path
     base_desc = ((f"[`{name}`](https://huggingface.co/{name})" if hub_id(name) else f"`{name}`") if name else
@@ -117,6 +171,8 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
         parts += [f"| {k} validation | {v['tokens_per_char']} | {v['bytes_per_token']} | {v['byte_fallback_rate']:.4%} |"
                   for k, v in tokenizer_report["validation"].items()]
         parts.append("")
+    if governance:
+        parts += responsible_ai_md(governance)
     parts += ["## Training configuration", "", "```yaml",
               yaml.safe_dump({k: cfg.to_dict()[k] for k in ("model", "lora", "train")}, sort_keys=False,
                              allow_unicode=True).strip(), "```", "", "The full resolved config is `lontar_config.yaml`.", "",

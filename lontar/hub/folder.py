@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lontar.config import RunConfig
+from lontar.governance.record import build_record, validate_record
 from lontar.hub.card import render_card
 from lontar.hub.merge import write_merged
 from lontar.manifest import atomic_write_json, read_manifest
@@ -55,8 +56,11 @@ def _write_records(cfg: RunConfig, dest: Path, *, includes_base: bool, merged: b
     manifest = read_manifest(run)
     atomic_write_json(dest / "lontar_manifest.json", manifest)
     shutil.copyfile(run / "config.yaml", dest / "lontar_config.yaml")
+    governance = build_record(cfg)
+    validate_record(governance)
+    atomic_write_json(dest / "governance.json", governance)
     card = render_card(cfg, results=results, data_card=data_card, tokenizer_report=tok_report,
-                       manifest=manifest, includes_base=includes_base, merged=merged)
+                       manifest=manifest, includes_base=includes_base, merged=merged, governance=governance)
     card.save(str(dest / "README.md"))
 
 

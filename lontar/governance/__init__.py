@@ -1,0 +1,1 @@
+"""The responsible-AI record of a run (`governance.json`) and `lontar audit`."""
