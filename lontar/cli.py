@@ -15,7 +15,7 @@ from lontar.config import ConfigError, RunConfig, load_config
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
-    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a SentencePiece tokenizer on the corpus"),
+    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a tokenizer on the corpus, or extend the base model's"),
     "train": ("lontar.train.stage", "run_train", "LoRA training in an accelerate loop"),
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints (bits per byte on validation)"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", required=True, help="run config YAML")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set train.lr=2e-4 (repeatable)")
+        if name == "train":
+            p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                           help="continue from the latest checkpoint in runs/<name>/checkpoints (or the one given)")
         if name == "eval":
             p.add_argument("--checkpoints", nargs="+", help="'base', 'adapter' or adapter folders")
         if name == "publish":
@@ -65,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]
-        run: Callable[[RunConfig], object] = getattr(importlib.import_module(module), func)
-        run(cfg)
+        run: Callable[..., object] = getattr(importlib.import_module(module), func)
+        run(cfg, resume=args.resume) if getattr(args, "resume", False) else run(cfg)
     except (ConfigError, StageError, FileNotFoundError) as e:
         print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
         return 2

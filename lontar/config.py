@@ -191,9 +191,9 @@ class NearDedupConfig(_Strict):
     enabled: bool = False
     unit: Literal["auto", "char", "syllable"] = "auto"
     shingle: int = Field(5, ge=1)  # units per shingle
-    bands: int = Field(14, ge=1)
-    rows: int = Field(8, ge=1)
-    threshold: float = Field(0.0, ge=0, le=1)
+    bands: int = Field(28, ge=1)  # 28 x 4: P(candidate) 0.84 at Jaccard 0.5, 0.98 at 0.6
+    rows: int = Field(4, ge=1)
+    threshold: float = Field(0.5, ge=0, le=1)
     seed: int = 0
 
 
@@ -427,10 +427,30 @@ class TrainConfig(_Strict):
 
 
 class EvalConfig(_Strict):
+    """Checkpoints x tasks. A task is a YAML file in `configs/tasks/` (name, glob like `belebele_*`, or path).
+
+    `heldout` is bits per byte on this run's validation split, per language. Hub datasets load with
+    `datasets.load_dataset`; `dataset_dirs` (hub id -> local dir) or `hub_mirror` (`<dir>/<org>/<name>`)
+    read local copies in the hub's layout instead. `{name}` in task paths comes from `data_dirs`.
+    """
+
     checkpoints: list[str] = Field(default_factory=lambda: ["base", "adapter"])
-    max_docs: int | None = Field(None, gt=0)
+    tasks: list[str] = Field(default_factory=lambda: ["heldout"])
+    tasks_dir: str | None = None  # default: configs/tasks
+    data_dirs: dict[str, str] = Field(default_factory=dict)  # e.g. {seahelm: ../shared/data/seahelm}
+    dataset_dirs: dict[str, str] = Field(default_factory=dict)
+    hub_mirror: str | None = None
+    missing_data: Literal["error", "skip"] = "error"  # skip: a task whose local data is absent is reported skipped
+    max_docs: int | None = Field(None, gt=0)  # held-out corpus documents (a seeded sample)
+    limit: int | None = Field(None, gt=0)  # items per benchmark task (a seeded sample)
+    num_fewshot: int | None = Field(None, ge=0)  # overrides every task's few-shot k
+    prompt_style: Literal["base", "chat"] = "base"  # chat: the tokenizer's chat template
     batch_size: int = Field(8, gt=0)
     max_length: int | None = Field(None, gt=1)
+    mc_strategy: Literal["kv_cache", "flat"] = "kv_cache"
+    bootstrap: int = Field(1000, ge=0)  # resamples for the 95% intervals; 0 turns them off
+    seed: int = 1234
+    log_samples: bool = True  # per-item predictions under eval/samples/
 
 
 class PublishConfig(_Strict):

@@ -53,6 +53,11 @@ def merged_repo_id(cfg: RunConfig) -> str | None:
     return p.merged_repo_id or (f"{p.repo_id}-merged" if p.repo_id else None)
 
 
+def vocab_changed(cfg: RunConfig) -> bool:
+    """The run trains with a tokenizer extended from the base model's: new rows travel with the adapter."""
+    return cfg.tokenizer.mode == "extend" and cfg.model.tokenizer == "run"
+
+
 def _merged_snippet(cfg: RunConfig) -> str:
     repo = merged_repo_id(cfg) or "path/to/this/folder"
     return "\n".join(["```python", "from transformers import AutoModelForCausalLM, AutoTokenizer", "",
@@ -74,8 +79,28 @@ def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
     else:
         lines += [f'folder = "{repo or "path/to/this/folder"}"',
                   f'base = AutoModelForCausalLM.from_pretrained("{cfg.model.name_or_path}")']
-    lines += ["tokenizer = AutoTokenizer.from_pretrained(folder)", "model = PeftModel.from_pretrained(base, folder)", "```"]
+    lines += ["tokenizer = AutoTokenizer.from_pretrained(folder)"]
+    if vocab_changed(cfg):
+        # The adapter carries the trained rows of the new tokens; the base must have room for them first.
+        lines += ["base.resize_token_embeddings(len(tokenizer))  # the tokenizer adds tokens; the adapter holds their rows"]
+    lines += ["model = PeftModel.from_pretrained(base, folder)", "```"]
     return "\n".join(lines)
+
+
+def _tokenizer_md(report: dict[str, Any]) -> list[str]:
+    tok = report["tokenizer"]
+    if "base" in tok:
+        what = (f"`{tok['base']}`'s tokenizer ({tok['model_type']}) extended with {tok['new_tokens']:,} tokens learned "
+                f"on this run's corpus, every base id unchanged; {tok['vocab_size']:,} in all.")
+    else:
+        what = f"SentencePiece {tok['model_type']}, {tok['vocab_size']:,} pieces, trained on this run's corpus."
+    lines = ["## Tokenizer", "", what, "", "| text | tokenizer | tokens/char | bytes/token | byte fallback |",
+             "|---|---|---:|---:|---:|"]
+    per_lang = report.get("compare", {}).get("validation") or {k: {"run": v} for k, v in report["validation"].items()}
+    for lang, by_tok in per_lang.items():
+        lines += [f"| {lang} validation | {name} | {v['tokens_per_char']} | {v['bytes_per_token']} | "
+                  f"{v['byte_fallback_rate']:.4%} |" for name, v in by_tok.items()]
+    return lines + ["", "The full report is `tokenizer_report.json`.", ""]
 
 
 def _na(text: str) -> str:
@@ -165,12 +190,7 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
         parts += ["", f"Train split: {splits['train']['docs']:,} documents, {splits['train']['chars']:,} characters. "
                   "Processing: " + "; ".join(data_card["step_descriptions"].values()) + ".", ""]
     if tokenizer_report:
-        tok = tokenizer_report["tokenizer"]
-        parts += ["## Tokenizer", "", f"SentencePiece {tok['model_type']}, {tok['vocab_size']:,} pieces, trained on "
-                  "this run's corpus.", "", "| text | tokens/char | bytes/token | byte fallback |", "|---|---:|---:|---:|"]
-        parts += [f"| {k} validation | {v['tokens_per_char']} | {v['bytes_per_token']} | {v['byte_fallback_rate']:.4%} |"
-                  for k, v in tokenizer_report["validation"].items()]
-        parts.append("")
+        parts += _tokenizer_md(tokenizer_report)
     if governance:
         parts += responsible_ai_md(governance)
     parts += ["## Training configuration", "", "```yaml",

@@ -3,6 +3,10 @@
 A pretrained base is loaded by hub id or local folder, safetensors only, remote code off unless the
 config turns it on. A base described by an `architecture` block is initialised at random once, from
 the run seed, and saved to `runs/<name>/base_model/` so train, eval and publish share its weights.
+
+When the run's tokenizer extends the base model's (`tokenizer/new_tokens.json`), the embeddings are
+resized to it and each new row (input and output) is set from the base rows the tokenizer stage
+recorded: the same deterministic start for train, eval and anyone reloading the adapter.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from lontar.config import RunConfig
+from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, init_new_embeddings, read_new_tokens
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -67,13 +72,70 @@ def _init_random_base(cfg: RunConfig, tokenizer: Any) -> Path:
     return path
 
 
+def recorded_new_tokens(cfg: RunConfig) -> dict[str, Any] | None:
+    """The tokens the tokenizer stage added to a base tokenizer, when this run uses that tokenizer."""
+    if cfg.model.tokenizer != "run":
+        return None
+    path = cfg.run_dir / "tokenizer" / NEW_TOKENS_FILE
+    return read_new_tokens(path) if path.is_file() else None
+
+
+def attention_implementation(m: Any) -> str:
+    """`auto`: flash_attention_2 where flash-attn is installed and a GPU runs bf16/fp16 (padding-free packing
+    then uses its variable-length kernel), else sdpa (packed documents get a block-diagonal mask)."""
+    if m.attn_implementation != "auto":
+        return m.attn_implementation
+    import importlib.util
+
+    flash = importlib.util.find_spec("flash_attn") is not None and torch.cuda.is_available()
+    return "flash_attention_2" if flash and m.dtype != "float32" else "sdpa"
+
+
+def quantization_kwargs(m: Any) -> dict[str, Any]:
+    """QLoRA: the frozen base in 4-bit NF4 with double quantization, computing in the run dtype."""
+    if not getattr(m, "load_in_4bit", False):
+        return {}
+    if not torch.cuda.is_available():
+        raise RuntimeError("model.load_in_4bit (QLoRA) needs a CUDA GPU: bitsandbytes 4-bit kernels do not run "
+                           "here; set model.load_in_4bit: false to train in " + m.dtype)
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise RuntimeError("model.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    return {"quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=DTYPES[m.dtype])}
+
+
 def load_base_model(cfg: RunConfig, tokenizer: Any) -> PreTrainedModel:
     m = cfg.model
     source = m.name_or_path if m.name_or_path else str(_init_random_base(cfg, tokenizer))
     model = AutoModelForCausalLM.from_pretrained(
         source, revision=m.revision if m.name_or_path else None, dtype=DTYPES[m.dtype],
-        attn_implementation=m.attn_implementation, trust_remote_code=m.trust_remote_code,
-        use_safetensors=True)
-    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
-        model.resize_token_embeddings(len(tokenizer))
+        attn_implementation=attention_implementation(m), trust_remote_code=m.trust_remote_code,
+        use_safetensors=True, **quantization_kwargs(m))
+    # A random-init base was built at the tokenizer's size: its rows carry nothing to average.
+    record = recorded_new_tokens(cfg) if m.name_or_path else None
+    rows = model.get_input_embeddings().weight.shape[0]
+    if record is not None:
+        check_extension(record, rows, len(tokenizer), cfg)
+    if len(tokenizer) > rows:
+        # New rows are set from the recorded base rows below; mean_resizing would only cost time.
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=record is None)
+    if record is not None:
+        init_new_embeddings(model, record["tokens"])
     return model
+
+
+def check_extension(record: dict[str, Any], rows: int, vocab: int, cfg: RunConfig) -> None:
+    """The recorded extension must fit this model: its base ids inside the model's own rows."""
+    where = cfg.run_dir / "tokenizer" / NEW_TOKENS_FILE
+    if record["vocab_size"] != vocab:
+        raise ValueError(f"{where}: records a vocabulary of {record['vocab_size']:,} but the run's tokenizer has "
+                         f"{vocab:,}: rerun the tokenizer stage")
+    if record["base_vocab_size"] > rows:
+        raise ValueError(f"{where}: tokenizer.base {record.get('base')!r} has {record['base_vocab_size']:,} ids but "
+                         f"model.name_or_path {cfg.model.name_or_path!r} has {rows:,} embedding rows: the tokenizer "
+                         "must extend the model's own tokenizer")
