@@ -103,7 +103,7 @@ def test_hf_dataset_from_a_local_directory_streams(tmp_path):
     (data / "train-00000-of-00001.jsonl").write_text(
         "\n".join(json.dumps({"text": t, "url": "x"}, ensure_ascii=False) for t in KM) + "\n", encoding="utf-8")
     (data / "test-00000-of-00001.jsonl").write_text(json.dumps({"text": "test"}) + "\n", encoding="utf-8")
-    src = SourceConfig(type="hf", dataset=str(tmp_path / "my-dataset"), split="train", max_docs=2)
+    src = SourceConfig(type="hf", dataset=str(tmp_path / "my-dataset"), split="train", max_docs=2, license="cc-by-4.0")
     items = list(iter_source(src))
     assert [r["text"] for _, r in items] == KM[:2]
     assert items[0][1]["line"].endswith("my-dataset[train]#0") and src.label.startswith("hf:")
