@@ -18,7 +18,8 @@ def render_card_md(card: dict[str, Any]) -> str:
                   "|---|---|---|---|---|"]
         for s in card["sources"]:
             p = s["provenance"]
-            lic = p["license"] + ("" if p["license_declared"] else " (not declared in the config)")
+            lic = p["license"] + ("" if p["license_declared"] else " (not declared in the config)" if p["license"] == "unknown"
+                                  else " (as its package declares)")
             lines.append(f"| {s['source']} | {lic} | {p['origin'] or '-'} | {p['collected'] or '-'} | {p['notes'] or '-'} |")
         lines += ["", "| licence | sources | documents kept | characters kept |", "|---|---:|---:|---:|"]
         lines += [f"| {lic} | {v['sources']} | {v['docs']:,} | {v['chars']:,} |" for lic, v in card["licenses"].items()]

@@ -1,1 +1,7 @@
-"""Evaluation: tokenizer-independent scores for comparing checkpoints."""
+"""Evaluation: checkpoints on benchmark tasks declared in YAML (configs/tasks/).
+
+task.py (the task file schema and Jinja), sources.py (hub datasets, local files, the run's corpus),
+prompts.py (base and chat prompts, SEA-HELM's templates), loglik.py (multiple-choice log-likelihood),
+generate.py (greedy generation), bpb.py (bits per byte), metrics.py (metrics and bootstrap intervals),
+runner.py (a task on a model), report.py (results rows, leaderboard, plots), stage.py (the eval stage).
+"""

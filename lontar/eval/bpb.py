@@ -40,16 +40,17 @@ def rolling_windows(ids: Sequence[int], prefix_id: int, max_length: int,
 
 
 @torch.no_grad()
-def summed_nll(model: Any, windows: list[tuple[list[int], list[int]]], *, batch_size: int, pad_id: int,
-               device: torch.device | str, desc: str = "bpb") -> tuple[float, int]:
-    """Summed NLL (nats) over all labelled positions, and how many there were.
+def window_nll(model: Any, windows: list[tuple[list[int], list[int]]], *, batch_size: int, pad_id: int,
+               device: torch.device | str, desc: str = "bpb", progress: bool = True) -> list[float]:
+    """NLL (nats) summed over each window's labelled positions, in the windows' order.
 
     Windows are sorted by length so a batch pads little; right padding is never labelled.
     """
     order = sorted(range(len(windows)), key=lambda i: -len(windows[i][0]))
-    nll, scored = 0.0, 0
-    for b in tqdm(range(0, len(order), batch_size), desc=desc, mininterval=1.0):
-        batch = [windows[i] for i in order[b: b + batch_size]]
+    out = [0.0] * len(windows)
+    for b in tqdm(range(0, len(order), batch_size), desc=desc, mininterval=1.0, disable=not progress):
+        rows = order[b: b + batch_size]
+        batch = [windows[i] for i in rows]
         width = max(len(inp) for inp, _ in batch)
         input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
@@ -60,20 +61,45 @@ def summed_nll(model: Any, windows: list[tuple[list[int], list[int]]], *, batch_
             attention[row, : len(inp)] = 1
         logits = model(input_ids=input_ids.to(device), attention_mask=attention.to(device)).logits.float()
         labels = labels.to(device)
-        nll += torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE,
-                                                 reduction="sum").item()
-        scored += int((labels != IGNORE).sum())
-    return nll, scored
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE,
+                                                reduction="none").sum(dim=1)
+        for i, value in zip(rows, nll.tolist()):
+            out[i] = value
+    return out
+
+
+def summed_nll(model: Any, windows: list[tuple[list[int], list[int]]], *, batch_size: int, pad_id: int,
+               device: torch.device | str, desc: str = "bpb") -> tuple[float, int]:
+    """Summed NLL (nats) over all labelled positions, and how many there were."""
+    nll = window_nll(model, windows, batch_size=batch_size, pad_id=pad_id, device=device, desc=desc)
+    return sum(nll), sum(sum(1 for x in lab if x != IGNORE) for _, lab in windows)
+
+
+def document_nll(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int, batch_size: int,
+                 device: torch.device | str, desc: str = "bpb", progress: bool = True) -> tuple[list[float], list[int]]:
+    """Per document: summed NLL (nats) of its tokens after one separator token, and the token count."""
+    prefix = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix
+    encoded = tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True, verbose=False)["input_ids"]
+    windows, owner = [], []
+    for d, ids in enumerate(encoded):
+        for w in rolling_windows(ids, prefix, max_length):
+            windows.append(w)
+            owner.append(d)
+    per_window = window_nll(model, windows, batch_size=batch_size, pad_id=pad, device=device, desc=desc,
+                            progress=progress)
+    nll = [0.0] * len(texts)
+    for d, value in zip(owner, per_window):
+        nll[d] += value
+    return nll, [len(ids) for ids in encoded]
 
 
 def bits_per_byte(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int, batch_size: int,
                   device: torch.device | str, desc: str = "bpb") -> dict[str, float | int]:
     """Bits per byte and per character of `texts` under `model` (lower is better)."""
-    prefix = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix
-    windows = [w for ids in tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True)["input_ids"]
-               for w in rolling_windows(ids, prefix, max_length)]
-    nll, tokens = summed_nll(model, windows, batch_size=batch_size, pad_id=pad, device=device, desc=desc)
+    nll_docs, tok_docs = document_nll(model, tokenizer, texts, max_length=max_length, batch_size=batch_size,
+                                      device=device, desc=desc)
+    nll, tokens = sum(nll_docs), sum(tok_docs)
     nbytes = sum(len(t.encode("utf-8")) for t in texts)
     chars = sum(len(t) for t in texts)
     return {

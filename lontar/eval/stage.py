@@ -1,73 +1,235 @@
-"""The eval stage: bits per byte on the validation split for each checkpoint (base, adapters)."""
+"""The eval stage: every checkpoint (base, adapters, full models) on the same tasks, one report.
+
+    python evaluate/run.py --config configs/km.yaml --checkpoints base adapter runs/km/checkpoints/step-500
+
+Tasks are read and their data loaded before any model (a bad task file or a missing file fails at
+once); each checkpoint then runs every task. Writes `runs/<name>/eval/results.json` (per task,
+language and subset, with bootstrap intervals; `rows` is the flat form), `results.md` (the
+leaderboard), `results.png` and `plots/*.png` (a bar chart per benchmark; score against training
+step when checkpoints carry steps), and per-item `samples/`. Results are cached per checkpoint and task
+(`cache/`), so an interrupted evaluation resumes and a new checkpoint costs only its own runs.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import shutil
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from peft import PeftModel
 
-from lontar.config import RunConfig
-from lontar.corpus.shards import iter_texts, split_files
-from lontar.eval.bpb import bits_per_byte
-from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
-from lontar.train.model import MissingStageOutput, load_base_model, load_tokenizer
+from lontar.config import ConfigError, RunConfig
+from lontar.eval.report import build_rows, render_markdown, write_plots
+from lontar.eval.runner import PreparedTask, Settings, TaskResult, prepare, run_task
+from lontar.eval.sources import DataContext, MissingData
+from lontar.eval.task import Task, resolve_tasks, tasks_dir
+from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage
+from lontar.corpus.shards import split_files
+from lontar.train.model import (DTYPES, MissingStageOutput, base_model_dir, load_base_model, load_tokenizer,
+                                tokenizer_source)
 
 
-def checkpoint_path(cfg: RunConfig, name: str) -> Path | None:
-    """None for the base model; the adapter folder otherwise ('adapter' is this run's)."""
+@dataclass(frozen=True)
+class Checkpoint:
+    label: str
+    kind: str  # base | adapter | model
+    path: Path | None
+    step: int | None
+
+
+def _trained_steps(cfg: RunConfig) -> int | None:
+    for stage in reversed(read_manifest(cfg.run_dir).get("stages", [])):
+        if stage.get("stage") == "train":
+            return (stage.get("summary") or {}).get("steps")
+    return None
+
+
+def resolve_checkpoint(cfg: RunConfig, name: str) -> Checkpoint:
+    """'base', 'adapter' (this run's), an adapter folder, a folder holding `adapter/`, or a full model folder."""
     if name == "base":
-        return None
-    path = cfg.run_dir / "adapter" if name == "adapter" else Path(name)
-    if not (path / "adapter_config.json").exists():
-        hint = ": run the train stage first (lontar train)" if name == "adapter" else ""
-        raise MissingStageOutput(f"{path}: no adapter_config.json{hint}")
-    return path
+        return Checkpoint("base", "base", None, 0)
+    if name == "adapter":
+        path = cfg.run_dir / "adapter"
+        if not (path / "adapter_config.json").exists():
+            raise MissingStageOutput(f"{path}: no adapter_config.json: run the train stage first (lontar train)")
+        return Checkpoint("adapter", "adapter", path, _trained_steps(cfg))
+    path = Path(name)
+    match = re.search(r"(?:step|checkpoint)[-_]?(\d+)", path.name)
+    step = int(match.group(1)) if match else None
+    label = path.name or name
+    if (path / "adapter_config.json").exists():
+        return Checkpoint(label, "adapter", path, step)
+    if (path / "adapter" / "adapter_config.json").exists():
+        return Checkpoint(label, "adapter", path / "adapter", step)
+    if (path / "config.json").exists():
+        return Checkpoint(label, "model", path, step)
+    raise MissingStageOutput(f"eval.checkpoints: {name}: neither an adapter (adapter_config.json) nor a model "
+                             "folder (config.json); use 'base', 'adapter' or such a folder")
 
 
-def load_checkpoint(cfg: RunConfig, tokenizer: Any, name: str) -> Any:
+def load_checkpoint(cfg: RunConfig, tokenizer: Any, ckpt: Checkpoint) -> Any:
+    if ckpt.kind == "model":
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM.from_pretrained(ckpt.path, dtype=DTYPES[cfg.model.dtype],
+                                                    attn_implementation=cfg.model.attn_implementation)
     model = load_base_model(cfg, tokenizer)
-    path = checkpoint_path(cfg, name)
-    return model if path is None else PeftModel.from_pretrained(model, str(path))
+    if ckpt.kind == "base":
+        return model
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(ckpt.path))
 
 
-def render_results_md(results: dict[str, Any]) -> str:
-    lines = [f"# Evaluation: {results['run']}", "", f"Validation split, {results['docs']:,} documents, "
-             f"{results['bytes']:,} UTF-8 bytes. Lower is better.", "",
-             "| checkpoint | bits/byte | bits/char | nll/token |", "|---|---:|---:|---:|"]
-    for name, r in results["checkpoints"].items():
-        lines.append(f"| {name} | {r['bits_per_byte']:.4f} | {r['bits_per_char']:.4f} | {r['nll_per_token']:.4f} |")
-    return "\n".join(lines) + "\n"
+def fingerprint(cfg: RunConfig, ckpt: Checkpoint) -> str:
+    """What identifies a checkpoint's weights: file names, sizes and times of its folders (no reading of
+    gigabytes), or the hub id and revision of a pretrained base."""
+    h = hashlib.sha256()
+    folders = [ckpt.path] if ckpt.path else []
+    if ckpt.kind != "model":  # a base and adapters on it: the base matters too
+        if cfg.model.name_or_path and not Path(cfg.model.name_or_path).exists():
+            h.update(f"{cfg.model.name_or_path}@{cfg.model.revision}".encode())
+        else:
+            folders.append(Path(cfg.model.name_or_path) if cfg.model.name_or_path else base_model_dir(cfg))
+        h.update(json.dumps(cfg.model.model_dump(mode="json"), sort_keys=True).encode())
+    for folder in folders:
+        for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else []:
+            st = f.stat()
+            h.update(f"{f.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _cache_key(p: PreparedTask, settings: Settings, ckpt_print: str) -> str:
+    blob = {"task": p.task.model_dump(mode="json", exclude={"file"}), "indices": p.indices,
+            "settings": {k: v for k, v in asdict(settings).items() if k not in ("progress", "device")},
+            "checkpoint": ckpt_print}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def data_context(cfg: RunConfig) -> DataContext:
+    e = cfg.eval
+    return DataContext(data_dirs=dict(e.data_dirs), dataset_dirs=dict(e.dataset_dirs), hub_mirror=e.hub_mirror,
+                       run_dir=cfg.run_dir)
+
+
+def prepare_tasks(cfg: RunConfig, tasks: list[Task], ctx: DataContext) -> tuple[list[PreparedTask], dict[str, str]]:
+    e = cfg.eval
+    prepared, skipped = [], {}
+    for task in tasks:
+        if e.num_fewshot is not None and task.output != "bpb":
+            task = task.model_copy(update={"fewshot": task.fewshot.model_copy(update={"k": e.num_fewshot})})
+        limit = e.max_docs if task.source.corpus else e.limit
+        try:
+            prepared.append(prepare(task, ctx, limit=limit, seed=e.seed))
+        except MissingData as err:
+            if e.missing_data == "error":
+                raise
+            skipped[task.task] = str(err)
+            print(f"eval: skipping {task.task}: {err}")
+    return prepared, skipped
+
+
+def _task_summary(p: PreparedTask) -> dict[str, Any]:
+    t = p.task
+    return {"benchmark": t.benchmark, "lang": t.lang, "output": t.output, "file": t.file, "source": t.source.label,
+            "n": p.n, "of": len(p.docs), "fewshot": t.fewshot.k if t.output != "bpb" else None,
+            "metrics_list": t.default_metrics, "metrics": {}, "seconds": {}}
+
+
+def _held_out(results: dict[str, Any], prepared: list[PreparedTask], label: str) -> dict[str, Any]:
+    """The checkpoint's bits per byte on the run's held-out corpus (the first corpus bpb task)."""
+    for p in prepared:
+        if p.task.output == "bpb" and p.task.source.corpus:
+            all_ = results["tasks"][p.task.task]["metrics"][label]["all"]
+            out = {m: all_[m]["value"] for m in ("bits_per_byte", "bits_per_char", "nll_per_token") if m in all_}
+            return {**out, **all_.get("totals", {}), "task": p.task.task}
+    return {}
 
 
 def run_eval(cfg: RunConfig) -> dict[str, Any]:
     started = time.time()
     e = cfg.eval
-    corpus_dir = cfg.run_dir / "corpus"
-    val_files = split_files(corpus_dir, "validation")
-    paths = {name: checkpoint_path(cfg, name) for name in e.checkpoints}  # fail before any work
-    texts = list(iter_texts(corpus_dir, "validation", limit=e.max_docs))
+    # Fail before any work, naming the earliest missing stage: corpus, then tokenizer, then train.
+    tasks = resolve_tasks(list(e.tasks), tasks_dir(e.tasks_dir))
+    for split in dict.fromkeys(t.source.corpus for t in tasks if t.source.corpus):
+        split_files(cfg.run_dir / "corpus", split)
+    tokenizer_source(cfg)
+    ckpts = [resolve_checkpoint(cfg, name) for name in e.checkpoints]
+    labels = [c.label for c in ckpts]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"eval.checkpoints: two checkpoints share the name {labels} (rename a folder)")
+    ctx = data_context(cfg)
+    prepared, skipped = prepare_tasks(cfg, tasks, ctx)
     tokenizer = load_tokenizer(cfg)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    max_length = e.max_length or cfg.train.block_size
-    scores = {}
-    for name in e.checkpoints:
-        model = load_checkpoint(cfg, tokenizer, name).to(device).eval()
-        scores[name] = bits_per_byte(model, tokenizer, texts, max_length=max_length, batch_size=e.batch_size,
-                                     device=device, desc=f"eval {name}")
-        del model
-    first = next(iter(scores.values()))
-    results = {"run": cfg.name, "split": "validation", "docs": first["docs"], "bytes": first["bytes"],
-               "max_length": max_length, "checkpoints": scores}
+    # Bits per byte in the window the model was trained on; prompts may use the model's full window.
+    settings = Settings(style=e.prompt_style, batch_size=e.batch_size, max_length=e.max_length,
+                        bpb_max_length=e.max_length or cfg.train.block_size, strategy=e.mc_strategy,
+                        bootstrap=e.bootstrap, seed=e.seed, device=device)
+    results: dict[str, Any] = {
+        "run": cfg.name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": {"prompt_style": e.prompt_style, "mc_strategy": e.mc_strategy, "bootstrap": e.bootstrap,
+                     "ci_level": 0.95, "seed": e.seed, "max_length": settings.max_length,
+                     "bpb_max_length": settings.bpb_max_length, "batch_size": e.batch_size,
+                     "device": device},
+        "checkpoints": {c.label: {"kind": c.kind, "path": str(c.path) if c.path else None, "step": c.step}
+                        for c in ckpts},
+        "tasks": {p.task.task: _task_summary(p) for p in prepared},
+        "skipped": skipped,
+    }
     out_dir = cfg.run_dir / "eval"
+    for stale in ("plots", "samples"):  # outputs of an earlier run with other tasks or checkpoints
+        shutil.rmtree(out_dir / stale, ignore_errors=True)
+    # Each (checkpoint, task) result is kept in eval/cache/ under a key of the task, its items, the
+    # settings and the checkpoint's files: an interrupted run resumes where it stopped.
+    cache_dir = out_dir / "cache"
+    for ckpt in ckpts:
+        model = None
+        ckpt_print = fingerprint(cfg, ckpt)
+        for p in prepared:
+            key = _cache_key(p, settings, ckpt_print)
+            cached = cache_dir / ckpt.label / f"{p.task.task}.json"
+            saved = json.loads(cached.read_text(encoding="utf-8")) if cached.exists() else {}
+            if saved.get("key") == key:
+                r = TaskResult(**saved["result"])
+                print(f"eval: {ckpt.label} {p.task.task}: reusing the result in {cached}")
+            else:
+                if model is None:
+                    model = load_checkpoint(cfg, tokenizer, ckpt).to(device).eval()
+                r = run_task(p, model, tokenizer, settings, ctx, ckpt.label)
+                atomic_write_json(cached, {"key": key, "result": asdict(r)})
+            results["tasks"][p.task.task]["metrics"][ckpt.label] = r.metrics
+            results["tasks"][p.task.task]["seconds"][ckpt.label] = r.seconds
+            if e.log_samples and r.samples:
+                path = out_dir / "samples" / ckpt.label / f"{p.task.task}.jsonl"
+                atomic_write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in r.samples))
+        results["checkpoints"][ckpt.label].update(_held_out(results, prepared, ckpt.label))
+        del model
+    held = next((r for r in results["checkpoints"].values() if "bits_per_byte" in r), None)
+    if held:  # the held-out summary at the top level, as the model card reads it
+        results.update({"split": "validation", "docs": held["docs"], "bytes": held["bytes"],
+                        "max_length": settings.bpb_max_length})
+    results["rows"] = build_rows(results)
+    results["plots"] = write_plots(results, out_dir)
     atomic_write_json(out_dir / "results.json", results)
-    atomic_write_text(out_dir / "results.md", render_results_md(results))
+    atomic_write_text(out_dir / "results.md", render_markdown(results))
     print()
-    for name, r in scores.items():
-        print(f"eval: {name:<24} validation bits per byte {r['bits_per_byte']:.4f}")
-    inputs: list[Path | str] = [*val_files, *[p if p else "base" for p in paths.values()]]
+    langs_of = {t: {r["lang"] for r in results["rows"] if r["task"] == t and r["lang"]} for t in results["tasks"]}
+    for row in results["rows"]:
+        if row["lang"] is None and len(langs_of[row["task"]]) == 1:
+            continue  # a one-language corpus: its overall figure is its language's
+        if row["subset"] is None and row["metric"] in ("acc", "chrf", "bits_per_byte"):
+            ci = f" [{row['ci'][0]:.4f}, {row['ci'][1]:.4f}]" if row.get("ci") else ""
+            print(f"eval: {row['checkpoint']:<16} {row['task']:<28} {row['lang'] or '*':<3} "
+                  f"{row['metric']:<14} {row['value']:.4f}{ci}")
+    print(f"eval: report {out_dir / 'results.md'}")
+    inputs: list[Path | str] = [*[c.path if c.path else "base" for c in ckpts], *[Path(t.file) for t in tasks]]
     record_stage(cfg, "eval", inputs=inputs, outputs=[out_dir], started=started,
-                 extra={"summary": {n: round(r["bits_per_byte"], 5) for n, r in scores.items()}})
+                 extra={"summary": {c: round(r["bits_per_byte"], 5) for c, r in results["checkpoints"].items()
+                                    if "bits_per_byte" in r}})
     return results

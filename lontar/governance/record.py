@@ -49,7 +49,7 @@ def eval_entries(results: dict[str, Any] | None) -> list[dict[str, Any]]:
         entries.append({"benchmark": row["benchmark"], "lang": row.get("lang"), "subset": row.get("subset"),
                         "metric": row["metric"], "value": float(row["value"]), "checkpoint": row.get("checkpoint", ""),
                         **({"type": row["type"]} if row.get("type") else {})})
-    for name, r in results.get("checkpoints", {}).items():  # held-out bits per byte
+    for name, r in ({} if entries else results.get("checkpoints", {})).items():  # older results: bits per byte only
         for metric in ("bits_per_byte", "bits_per_char"):
             if isinstance(r, dict) and isinstance(r.get(metric), (int, float)):
                 entries.append({"benchmark": "held-out corpus", "lang": None, "subset": None, "metric": metric,
@@ -140,7 +140,8 @@ def risk_assessment(cfg: RunConfig, rec: dict[str, Any], manifest: dict[str, Any
     out.append({"principle": PRINCIPLES[2], "status": _status(bool(safety), False),
                 "findings": safety or ["not assessed: no safety benchmark was run (add a safety task to eval)"]})
 
-    robust = [_fmt(e) for e in ev["results"] if e["benchmark"] == "held-out corpus" and e["metric"] == "bits_per_byte"]
+    robust = [_fmt(e) for e in ev["results"] if e["benchmark"] in ("heldout", "held-out corpus") and e["metric"] == "bits_per_byte"
+              and not e.get("lang")]
     dec = rec["decontamination"]
     if dec["step"] == "ran":
         robust.append(f"decontamination ({dec['action']}): {dec['documents']} document(s), "

@@ -39,6 +39,15 @@ def card_metadata(cfg: RunConfig, results: dict[str, Any] | None, merged: bool =
                 dataset_type="lontar-validation", dataset_name=f"{cfg.name} validation split ({'+'.join(langs)})",
                 dataset_split="validation", metric_type="bits_per_byte",
                 metric_name="bits per byte", metric_value=round(r["bits_per_byte"], 5)))
+        for row in results.get("rows", []):
+            if row["checkpoint"] != "adapter" or row["benchmark"] == "heldout" or row.get("subset") not in (None, "CS", "CA"):
+                continue
+            if row["metric"] not in ("acc", "acc_norm", "chrf", "bleu", "exact_match", "f1"):
+                continue
+            name = row["benchmark"] + "".join(f" {x}" for x in (row.get("lang"), row.get("subset")) if x)
+            evals.append(EvalResult(
+                task_type="text-generation", task_name=name, dataset_type=row["benchmark"], dataset_name=name,
+                metric_type=row["metric"], metric_name=row["metric"], metric_value=round(float(row["value"]), 5)))
     base = hub_id(cfg.model.name_or_path)
     extra = {"base_model_relation": "merge"} if merged and base else {}
     return ModelCardData(
@@ -103,6 +112,12 @@ def _tokenizer_md(report: dict[str, Any]) -> list[str]:
     return lines + ["", "The full report is `tokenizer_report.json`.", ""]
 
 
+def _license_note(s: dict[str, Any]) -> str:
+    if s["license_declared"] or s["license"] == "unknown":
+        return ""
+    return " (as its package declares)"
+
+
 def _na(text: str) -> str:
     return f"*Not assessed:* {text}"
 
@@ -121,7 +136,7 @@ def responsible_ai_md(rec: dict[str, Any]) -> list[str]:
               "", "### Data provenance and licences", ""]
     if data["assessed"]:
         lines += ["| source | lang | licence | origin | documents kept |", "|---|---|---|---|---:|"]
-        lines += [f"| {s['source']} | {s['lang']} | {s['license']}{'' if s['license_declared'] else ' (not declared)'} | "
+        lines += [f"| {s['source']} | {s['lang']} | {s['license']}{_license_note(s)} | "
                   f"{s['origin'] or '-'} | {s['docs_kept']:,} |" for s in data["sources"]]
         if data["unknown_licenses"]:
             lines += ["", f"Unknown licence: {', '.join(data['unknown_licenses'])}."]
@@ -181,6 +196,15 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
                   "| checkpoint | bits/byte | bits/char |", "|---|---:|---:|"]
         parts += [f"| {n} | {r['bits_per_byte']:.4f} | {r['bits_per_char']:.4f} |" for n, r in results["checkpoints"].items()]
         parts.append("")
+        bench = [r for r in results.get("rows", []) if r["benchmark"] != "heldout" and r["metric"] in ("acc", "acc_norm", "chrf", "bleu", "exact_match", "f1")]
+        if bench:
+            parts += ["Benchmarks (95% bootstrap intervals; the full leaderboard is `results.json`):", "",
+                      "| benchmark | lang | subset | metric | checkpoint | score | 95% CI | n |", "|---|---|---|---|---|---:|---|---:|"]
+            for r in bench:
+                ci = f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]" if r.get("ci") else "-"
+                parts.append(f"| {r['benchmark']} | {r.get('lang') or '-'} | {r.get('subset') or 'all'} | {r['metric']} | "
+                             f"{r['checkpoint']} | {r['value']:.4f} | {ci} | {r.get('n', '')} |")
+            parts.append("")
     if data_card:
         splits = data_card["splits"]
         parts += ["## Training data", "",

@@ -33,7 +33,7 @@ class _Uniform(torch.nn.Module):
 class _Tok:
     eos_token_id, bos_token_id, pad_token_id = 2, 1, 3
 
-    def __call__(self, texts, add_special_tokens=False, split_special_tokens=False):
+    def __call__(self, texts, add_special_tokens=False, split_special_tokens=False, verbose=True):
         return {"input_ids": [[10 + (ord(c) % 50) for c in t] for t in texts]}
 
 

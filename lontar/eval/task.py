@@ -1,0 +1,351 @@
+"""Benchmarks as YAML files (`configs/tasks/*.yaml`), in the manner of lm-evaluation-harness.
+
+A task file names its data (`source`), how a document becomes a prompt (`prompt`, Jinja), the answer
+choices or the reference (`choices`, `target`), few-shot examples, metrics and the language it scores.
+`include: _base.yaml` merges a shared file first, so a benchmark with eight languages is one base file
+and eight five-line files. Files whose name starts with `_` are includes, never tasks.
+
+Jinja runs in an immutable sandbox with strict undefined variables: a template that names a missing
+field fails with the task file, the key and the fields the document has. `target`, `filter` and
+`group_by` are Jinja *expressions* (`answer`, `['1','2','3','4'].index(correct_answer_num)`,
+`metadata.cultural_sensitivity_label`); `prompt` is a template; `choices` is a list of templates or
+one expression that gives a list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lontar.config import ConfigError
+
+REPO_TASKS = Path(__file__).resolve().parents[2] / "configs" / "tasks"
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+@lru_cache(maxsize=4096)
+def _template(text: str) -> Any:
+    return _ENV.from_string(text)
+
+
+@lru_cache(maxsize=4096)
+def _expression(text: str) -> Any:
+    return _ENV.compile_expression(text, undefined_to_none=False)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Strict):
+    """Where the documents come from: exactly one of `dataset`, `path` or `corpus`.
+
+    - `dataset`: a hub id (or a local directory in the hub's layout) read with
+      `datasets.load_dataset(dataset, config, split=split, revision=revision)`. `parallel` reads two
+      configs of the same dataset and joins their rows on `join_on` (FLORES+): documents are then
+      `{"src": row, "tgt": row}`.
+    - `path`: local jsonl / json / parquet / csv files (a glob; `{name}` is replaced from `eval.data_dirs`).
+    - `corpus`: this run's own corpus split (`validation`), filtered to the task's language unless it is `*`.
+    """
+
+    dataset: str | None = None
+    config: str | None = None
+    split: str = "test"
+    revision: str | None = None
+    parallel: dict[str, str] | None = None  # {"src": "eng_Latn", "tgt": "khm_Khmr"}
+    join_on: str = "id"
+    path: str | None = None
+    corpus: Literal["validation", "train"] | None = None
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "SourceSpec":
+        given = [k for k in ("dataset", "path", "corpus") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of 'dataset', 'path' or 'corpus' (got {given or 'none'})")
+        if self.parallel is not None and (not self.dataset or set(self.parallel) != {"src", "tgt"}):
+            raise ValueError("'parallel' needs a 'dataset' and exactly the keys 'src' and 'tgt' (configs to join)")
+        return self
+
+    @property
+    def label(self) -> str:
+        if self.corpus:
+            return f"corpus:{self.corpus}"
+        if self.path:
+            return self.path
+        cfg = "+".join(self.parallel.values()) if self.parallel else (self.config or "")
+        return f"{self.dataset}" + (f"/{cfg}" if cfg else "") + f"[{self.split}]"
+
+
+class FewshotSpec(_Strict):
+    k: int = Field(0, ge=0)
+    # Default: the task's own source (the current item is never its own example); `split` takes the
+    # same source with another split (e.g. dev); `source` gives another source altogether.
+    split: str | None = None
+    source: SourceSpec | None = None
+    sampler: Literal["first_n", "random"] = "first_n"
+    delimiter: str = "\n\n"
+    seed: int = 1234
+
+
+class SeahelmPrompt(_Strict):
+    """Prompt templates read from a SEA-HELM `config.yaml` (`preamble`, `task_template`,
+    `answer_template`, `answer_tag` per language), assembled the way SEA-HELM does: the preamble opens
+    the first user turn and each few-shot example is a user turn and an assistant answer."""
+
+    config: str
+    task: str
+
+
+class GenerationSpec(_Strict):
+    max_new_tokens: int = Field(128, gt=0)
+    stop: list[str] = Field(default_factory=lambda: ["\n"])
+
+
+OUTPUTS = ("multiple_choice", "generate", "bpb")
+MC_METRICS = {"acc", "acc_norm"}
+GEN_METRICS = {"exact_match", "f1", "chrf", "bleu"}
+BPB_METRICS = {"bits_per_byte", "bits_per_char"}
+
+
+class Task(_Strict):
+    task: str
+    benchmark: str
+    lang: str  # the language scored (lontar.langs code); '*' for a multilingual corpus, split per document
+    output: Literal["multiple_choice", "generate", "bpb"]
+    source: SourceSpec
+    description: str = ""
+    prompt: str | None = None  # Jinja template: the context (multiple choice, generation)
+    seahelm_prompt: SeahelmPrompt | None = None
+    text: str = "{{ text }}"  # bpb: the document text
+    choices: list[str] | str | None = None
+    target: str | None = None
+    target_delimiter: str = " "
+    fewshot: FewshotSpec = Field(default_factory=FewshotSpec)
+    filter: str | None = None
+    group_by: str | None = None
+    metrics: list[str] = Field(default_factory=list)
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    limit: int | None = Field(None, gt=0)
+    file: str = ""  # where it was read from (set by the loader, for error messages)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Task":
+        from lontar.langs import LANGS
+
+        if self.lang != "*" and self.lang not in LANGS:
+            raise ValueError(f"lang: unknown language '{self.lang}' (known: {', '.join(LANGS)}, or '*')")
+        allowed = {"multiple_choice": MC_METRICS, "generate": GEN_METRICS, "bpb": BPB_METRICS}[self.output]
+        bad = [m for m in self.metrics if m not in allowed]
+        if bad:
+            raise ValueError(f"metrics: {bad} do not apply to output '{self.output}' (allowed: {sorted(allowed)})")
+        if self.output != "bpb":
+            if (self.prompt is None) == (self.seahelm_prompt is None):
+                raise ValueError("give exactly one of 'prompt' (Jinja) or 'seahelm_prompt'")
+            if self.target is None:
+                raise ValueError(f"'target' is required for output '{self.output}'")
+        if self.output == "multiple_choice" and not self.choices:
+            raise ValueError("'choices' is required for output 'multiple_choice'")
+        if self.fewshot.split and self.fewshot.source:
+            raise ValueError("fewshot: give 'split' or 'source', not both")
+        if self.source.corpus and self.output != "bpb":
+            raise ValueError("source 'corpus' is for output 'bpb'")
+        return self
+
+    @property
+    def default_metrics(self) -> list[str]:
+        if self.metrics:
+            return list(self.metrics)
+        return {"multiple_choice": ["acc", "acc_norm"], "generate": ["exact_match", "f1"],
+                "bpb": ["bits_per_byte", "bits_per_char"]}[self.output]
+
+    # ------------------------------------------------------------------ Jinja
+
+    def _where(self, key: str) -> str:
+        return f"{self.file or self.task}: {key}"
+
+    @property
+    def _compiled(self) -> dict[str, Any]:
+        """Templates and expressions (compiled once per text, so copies of a task never go stale);
+        a syntax error names the file and the key."""
+        out: dict[str, Any] = {}
+
+        def template(key: str, text: str) -> Any:
+            try:
+                return _template(text)
+            except TemplateError as e:
+                raise ConfigError(f"{self._where(key)}: bad Jinja template: {e}") from None
+
+        def expression(key: str, text: str) -> Any:
+            try:
+                return _expression(text)
+            except TemplateError as e:
+                raise ConfigError(f"{self._where(key)}: bad Jinja expression {text!r}: {e}") from None
+
+        if self.prompt is not None:
+            out["prompt"] = template("prompt", self.prompt)
+        out["text"] = template("text", self.text)
+        if isinstance(self.choices, list):
+            out["choices"] = [template(f"choices[{i}]", c) for i, c in enumerate(self.choices)]
+        elif isinstance(self.choices, str):
+            out["choices"] = expression("choices", self.choices)
+        for key in ("target", "filter", "group_by"):
+            if getattr(self, key) is not None:
+                out[key] = expression(key, getattr(self, key))
+        return out
+
+    def check(self) -> None:
+        """Compile every template now (config time), so a bad file fails before any model loads."""
+        _ = self._compiled
+
+    def _run(self, key: str, fn: Any, doc: dict[str, Any]) -> Any:
+        try:
+            value = fn.render(**doc) if hasattr(fn, "render") else fn(**doc)
+            if isinstance(value, Undefined):
+                value._fail_with_undefined_error()
+            return value
+        except TemplateError as e:
+            fields = ", ".join(sorted(doc)) if isinstance(doc, dict) else type(doc).__name__
+            raise ConfigError(f"{self._where(key)}: {e} (document fields: {fields})") from None
+
+    def render_prompt(self, doc: dict[str, Any]) -> str:
+        return self._run("prompt", self._compiled["prompt"], doc)
+
+    def render_text(self, doc: dict[str, Any]) -> str:
+        return self._run("text", self._compiled["text"], doc)
+
+    def render_choices(self, doc: dict[str, Any]) -> list[str]:
+        c = self._compiled["choices"]
+        if isinstance(c, list):
+            return [self._run(f"choices[{i}]", t, doc) for i, t in enumerate(c)]
+        value = self._run("choices", c, doc)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+            raise ConfigError(f"{self._where('choices')}: the expression must give a list of strings, got {value!r}")
+        return list(value)
+
+    def target_index(self, doc: dict[str, Any], choices: list[str]) -> int:
+        value = self._run("target", self._compiled["target"], doc)
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, int):
+            if not 0 <= value < len(choices):
+                raise ConfigError(f"{self._where('target')}: index {value} outside the {len(choices)} choices")
+            return value
+        if isinstance(value, str):
+            if value in choices:
+                return choices.index(value)
+            if value.strip().isdigit() and 0 <= int(value) < len(choices):
+                return int(value)
+        raise ConfigError(f"{self._where('target')}: {value!r} is neither a choice index nor one of {choices}")
+
+    def target_text(self, doc: dict[str, Any]) -> str:
+        value = self._run("target", self._compiled["target"], doc)
+        if isinstance(value, (list, tuple)):
+            value = value[0]
+        return str(value)
+
+    def keep(self, doc: dict[str, Any]) -> bool:
+        return True if self.filter is None else bool(self._run("filter", self._compiled["filter"], doc))
+
+    def group(self, doc: dict[str, Any]) -> str | None:
+        if self.group_by is None:
+            return None
+        value = self._run("group_by", self._compiled["group_by"], doc)
+        return None if value is None or value == "" else str(value)
+
+
+# ---------------------------------------------------------------------- loading
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{seen[-1]}: include cycle through {path}")
+    if not path.is_file():
+        where = f"{seen[-1]}: include: " if seen else ""
+        raise ConfigError(f"{where}task file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(f"{path}{':' + str(mark.line + 1) if mark else ''}: invalid YAML: "
+                          f"{getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a task file must be a mapping of keys")
+    includes = data.pop("include", None) or []
+    merged: dict[str, Any] = {}
+    for inc in [includes] if isinstance(includes, str) else includes:
+        merged = _merge(merged, _read_tree(path.parent / inc, seen + (path,)))
+    return _merge(merged, data)
+
+
+def load_task(path: str | Path) -> Task:
+    """Read one task file (with its includes) and validate it; errors name the file and the key."""
+    path = Path(path)
+    data = _read_tree(path)
+    data.setdefault("task", path.stem)
+    data["file"] = _display(path)
+    try:
+        task = Task.model_validate(data)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = sorted(Task.model_fields)
+            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+            msg = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        raise ConfigError(f"{_display(path)}: {key + ': ' if key else ''}{msg}") from None
+    task.check()
+    return task
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def tasks_dir(configured: str | None = None) -> Path:
+    if configured:
+        return Path(configured)
+    local = Path("configs") / "tasks"
+    return local if local.is_dir() else REPO_TASKS
+
+
+def task_files(directory: Path) -> dict[str, Path]:
+    """Task name (the file stem) -> file, for every task file under `directory` (includes excluded)."""
+    return {p.stem: p for p in sorted(directory.rglob("*.yaml")) if not p.name.startswith("_")}
+
+
+def resolve_tasks(names: list[str], directory: Path) -> list[Task]:
+    """Task names, globs (`belebele_*`) or paths to YAML files, in order, without repeats."""
+    known = task_files(directory) if directory.is_dir() else {}
+    files: list[Path] = []
+    for name in names:
+        if name.endswith((".yaml", ".yml")) or "/" in name:
+            files.append(Path(name))
+            continue
+        hits = [p for n, p in known.items() if fnmatch.fnmatchcase(n, name)]
+        if not hits:
+            close = difflib.get_close_matches(name, list(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f" (tasks live in {directory})"
+            raise ConfigError(f"eval.tasks: unknown task '{name}'{hint}")
+        files.extend(hits)
+    return [load_task(p) for p in dict.fromkeys(files)]

@@ -1,0 +1,88 @@
+import random
+
+import pytest
+import torch
+
+from lontar.eval.loglik import LoglikScorer, encode_pair
+
+
+def naive(model, tok, context, continuation):
+    """The reference: one full forward pass over context + continuation, no batching, no cache."""
+    ctx, cont = encode_pair(tok, context, continuation)
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([ctx + cont])).logits[0, :-1].float(), -1)
+    rows = logp[len(ctx) - 1:]
+    target = torch.tensor(cont)
+    return float(rows.gather(1, target.unsqueeze(1)).sum()), bool((rows.argmax(-1) == target).all())
+
+
+def _items(seed=0, shared=""):
+    rng = random.Random(seed)
+
+    def text(n):
+        return "".join(rng.choice("abcdefgh ខ្មែរកា") for _ in range(n))
+
+    items = []
+    for i in range(11):
+        ctx = (shared if i % 3 else "") + text(rng.randint(2, 50)) + " Answer:"
+        conts = [" " + text(rng.randint(1, 9)) for _ in range(3)] + [" A", " B"]
+        items.append((ctx, conts))
+    items.append(("", ["ab", "ខ្មែរ"]))  # empty context: scored after the BOS token
+    return items
+
+
+@pytest.mark.parametrize("strategy", ["kv_cache", "flat"])
+@pytest.mark.parametrize("batch_size", [1, 4, 64])
+def test_scores_equal_a_naive_full_sequence_computation(model, tok, strategy, batch_size):
+    items = _items(shared="Preamble shared by most items: " * 2)
+    got = LoglikScorer(model, tok, batch_size=batch_size, strategy=strategy, progress=False).score(items)
+    for (ctx, conts), scored in zip(items, got):
+        assert len(scored) == len(conts)
+        for cont, s in zip(conts, scored):
+            ll, greedy = naive(model, tok, ctx, cont)
+            assert s.loglik == pytest.approx(ll, abs=2e-4)
+            assert s.greedy == greedy
+            assert s.tokens == len(encode_pair(tok, ctx, cont)[1])
+
+
+def test_shared_prefix_pass_is_used_and_exact(model, tok, monkeypatch):
+    import lontar.eval.loglik as L
+
+    seen = []
+    real = L._common_prefix
+    monkeypatch.setattr(L, "_common_prefix", lambda rows: seen.append(real(rows)) or seen[-1])
+    items = [("Few-shot block that every item shares. " * 2 + q, [" yes", " no", " maybe not"])
+             for q in ("one?", "two??", "three???", "four")]
+    shapes = []
+    hook = model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_ids"].shape)),
+                                           with_kwargs=True)
+    try:
+        got = LoglikScorer(model, tok, batch_size=8, progress=False).score(items)
+    finally:
+        hook.remove()
+    assert seen and seen[0] >= L.MIN_SHARED_PREFIX
+    assert shapes[0] == (1, seen[0])  # the shared block ran once, alone
+    for (ctx, conts), scored in zip(items, got):
+        for cont, s in zip(conts, scored):
+            assert s.loglik == pytest.approx(naive(model, tok, ctx, cont)[0], abs=2e-4)
+
+
+def test_long_context_is_truncated_from_the_left_like_lm_eval(tok):
+    from tests.eval.conftest import tiny_llama
+
+    small = tiny_llama(len(tok), max_positions=32)
+    ctx, conts = "x" * 100 + " Answer:", [" A", " yes it is"]
+    got = LoglikScorer(small, tok, batch_size=4, progress=False).score([(ctx, conts)])[0]
+    for cont, s in zip(conts, got):
+        c, k = encode_pair(tok, ctx, cont)
+        c = c[-(32 + 1 - max(len(encode_pair(tok, ctx, x)[1]) for x in conts)):]
+        with torch.no_grad():
+            logp = torch.log_softmax(small(torch.tensor([c + k])).logits[0, :-1], -1)[len(c) - 1:]
+        assert s.loglik == pytest.approx(float(logp.gather(1, torch.tensor(k).unsqueeze(1)).sum()), abs=2e-4)
+
+
+def test_encode_pair_moves_trailing_space_to_the_continuation(tok):
+    ctx, cont = encode_pair(tok, "Answer: ", "A")
+    assert tok.decode(ctx, skip_special_tokens=True) == "Answer:"
+    assert tok.decode(cont) == " A"
+    assert ctx[0] == tok.bos_token_id
