@@ -1,12 +1,15 @@
 """The LoRA training loop under accelerate: one CPU to many GPUs with the same code.
 
-Plain and readable on purpose (nanoGPT style): AdamW, warmup then decay, gradient accumulation,
-clipping, loss and tokens/s logged, the adapter saved atomically as safetensors.
+Plain and readable on purpose (nanoGPT style). Per optimizer step: every process runs its
+micro-batches of packed blocks (`lontar.train.data`), the loss of each is its summed token NLL
+divided by the number of targets in the whole global step, so 1 process or N, and any split into
+micro-batches, give the same gradients; then clipping, a NaN/inf guard, AdamW, warmup then cosine or
+linear decay. Around it: validation loss and bits per byte every N steps, TensorBoard and jsonl
+logs, a progress bar with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import shutil
@@ -18,118 +21,278 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from peft import get_peft_model
-from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 from transformers import get_scheduler
 
+from lontar.cli import StageError
 from lontar.config import RunConfig
-from lontar.corpus.shards import iter_texts
-from lontar.train.data import pack_blocks, tokenize_stream
-from lontar.train.lora import lora_config
+from lontar.train.attention import register as register_packed_attention
+from lontar.train.checkpoint import latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from lontar.train.data import build_train_data, build_validation
+from lontar.train.lora import adapter_save_kwargs, run_lora_config
+from lontar.train.mfu import FORMULA, FlopCounter, measure_peak_flops
 from lontar.train.model import load_base_model, load_tokenizer
+from lontar.train.validation import evaluate
 
 MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
+# Keys that may change between a run and its resumption; anything else must match the checkpoint.
+RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
+                     "tensorboard", "peak_tflops"}
 
 
-def _blocks(cfg: RunConfig, tokenizer: Any, world: int) -> torch.Tensor:
-    t = cfg.train
-    needed = t.max_steps * t.micro_batch_size * t.gradient_accumulation_steps * world
-    texts = iter_texts(cfg.run_dir / "corpus", "train", limit=t.max_train_docs)
-    blocks = pack_blocks(tokenize_stream(tokenizer, texts), t.block_size, tokenizer.eos_token_id, max_blocks=needed)
-    if len(blocks) < t.micro_batch_size * world:
-        raise ValueError(f"the corpus gives {len(blocks)} blocks of {t.block_size} tokens: too few for one batch "
-                         "(lower train.block_size or add data)")
-    return torch.from_numpy(blocks)
+class ResumeError(StageError):
+    """The checkpoint cannot continue this run; the message says why (one line on the command line)."""
 
 
-def _save_adapter(model: Any, tokenizer: Any, out_dir: Path) -> None:
+def _save_adapter(model: Any, tokenizer: Any, out_dir: Path, state_dict: dict[str, Any] | None = None) -> None:
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict, **adapter_save_kwargs(model))
     tokenizer.save_pretrained(tmp, save_jinja_files=False)  # template inside tokenizer_config.json, as trained
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.replace(out_dir)
 
 
-def train(cfg: RunConfig) -> dict[str, Any]:
-    t = cfg.train
-    accelerator = Accelerator(gradient_accumulation_steps=t.gradient_accumulation_steps,
-                              mixed_precision=MIXED_PRECISION[cfg.model.dtype] if torch.cuda.is_available() else "no")
-    set_seed(cfg.seed)
-    main = accelerator.is_main_process
-    tokenizer = load_tokenizer(cfg)
+def resume_key(cfg: RunConfig) -> dict[str, Any]:
+    """What a checkpoint must share with the run that resumes it."""
+    train = {k: v for k, v in cfg.train.model_dump(mode="json").items() if k not in RESUMABLE_CHANGES}
+    return {"seed": cfg.seed, "model": cfg.model.model_dump(mode="json"), "lora": cfg.lora.model_dump(mode="json"),
+            "train": train}
+
+
+def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _diff(a.get(k), b.get(k), f"{prefix}{k}.")]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def prepare_model(cfg: RunConfig, tokenizer: Any, accelerator: Accelerator) -> tuple[Any, FlopCounter, str]:
+    """The peft model to train, its FLOP counter, and how packed batches reach attention ("flash": varlen
+    kernel; "packed": lontar's per-document sdpa buckets, for `auto` without flash-attn; "mask": a
+    block-diagonal mask, for an explicitly chosen sdpa or eager)."""
     with accelerator.main_process_first():
         model = load_base_model(cfg, tokenizer)
-    if cfg.model.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    flops = FlopCounter.for_model(model)
+    impl = model.config._attn_implementation
+    attention = "flash" if impl.startswith("flash_attention") else "mask"
+    if impl == "sdpa" and cfg.model.attn_implementation == "auto":
+        model.set_attn_implementation(register_packed_attention())
+        attention = "packed"
+    if cfg.model.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.model.gradient_checkpointing,
+                                                gradient_checkpointing_kwargs={"use_reentrant": False})
+    elif cfg.model.gradient_checkpointing:
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
-    model = get_peft_model(model, lora_config(cfg.lora))
+    model.config.use_cache = False
+    return get_peft_model(model, run_lora_config(cfg, model)), flops, attention
+
+
+class Logger:
+    """train_log.jsonl (and eval_log.jsonl) plus TensorBoard, main process only."""
+
+    def __init__(self, cfg: RunConfig, main: bool, start_step: int, history: list[dict], evals: list[dict]):
+        self.main = main
+        logs = cfg.run_dir / "logs"
+        self.paths = {"train": logs / "train_log.jsonl", "eval": logs / "eval_log.jsonl"}
+        self.tb = None
+        if not main:
+            return
+        logs.mkdir(parents=True, exist_ok=True)
+        for kind, records in (("train", history), ("eval", evals)):  # what the checkpoint knew, nothing after
+            self.paths[kind].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        if cfg.train.tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                print("train: tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
+            else:
+                self.tb = SummaryWriter(str(logs / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+
+    def write(self, kind: str, rec: dict[str, Any], scalars: dict[str, float]) -> None:
+        if not self.main:
+            return
+        with self.paths[kind].open("a", encoding="utf-8") as f:
+            f.write(json.dumps(rec) + "\n")
+        if self.tb is not None:
+            for tag, value in scalars.items():
+                if value is not None and math.isfinite(value):
+                    self.tb.add_scalar(tag, value, rec["step"])
+            self.tb.flush()
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
+    """Train the run's adapter. `resume`: True for the latest checkpoint, or a checkpoint folder."""
+    t = cfg.train
+    cpu = not torch.cuda.is_available()
+    accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=t.gradient_accumulation_steps,
+                              mixed_precision="no" if cpu else MIXED_PRECISION[cfg.model.dtype])
+    set_seed(cfg.seed)
+    main, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
+    ckpt_root = cfg.run_dir / "checkpoints"
+    resume_from = None
+    if resume:
+        resume_from = latest_checkpoint(ckpt_root) if resume is True else Path(resume)
+        if resume_from is None:
+            raise ResumeError(f"--resume: no checkpoint in {ckpt_root} (train.save_every sets how often they are written)")
+        if not (resume_from / "trainer_state.json").is_file():
+            raise ResumeError(f"--resume: {resume_from} is not a complete checkpoint")
+        saved = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8"))
+        changed = _diff(saved["resume_key"], resume_key(cfg))
+        if changed:
+            raise ResumeError(f"--resume: {resume_from} was trained with different settings ({', '.join(changed)}); "
+                              "resume with the same config, or start a new run")
+
+    tokenizer = load_tokenizer(cfg)
+    model, flops, attention = prepare_model(cfg, tokenizer, accelerator)
     trainable, total = model.get_nb_trainable_parameters()
-    blocks = _blocks(cfg, tokenizer, accelerator.num_processes)
-    loader = DataLoader(TensorDataset(blocks), batch_size=t.micro_batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(cfg.seed), drop_last=True)
+    data = build_train_data(cfg, tokenizer, world)
+    val = build_validation(cfg, tokenizer)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-    # accelerate steps a prepared scheduler once per process: scale its horizon the same way.
-    scheduler = get_scheduler(t.lr_scheduler, optimizer, num_warmup_steps=t.warmup_steps * accelerator.num_processes,
-                              num_training_steps=t.max_steps * accelerator.num_processes)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    # Stepped by hand once per optimizer step (a prepared scheduler would step once per process).
+    scheduler = get_scheduler(t.lr_scheduler, optimizer, num_warmup_steps=t.warmup_steps, num_training_steps=t.max_steps)
+    ds_plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if ds_plugin is not None:  # no dataloader is prepared, so DeepSpeed is told the micro-batch itself
+        ds_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = t.micro_batch_size
+    model, optimizer = accelerator.prepare(model, optimizer)
+    unwrapped = accelerator.unwrap_model(model)
+
+    state: dict[str, Any] = {"step": 0, "history": [], "evals": [], "skipped_steps": 0, "bad_in_a_row": 0,
+                             "tokens_seen": 0}
+    if resume_from is not None:
+        if saved["global_batch"] != data.global_batch:
+            raise ResumeError(f"--resume: {resume_from} used a global batch of {saved['global_batch']} blocks, this run "
+                              f"{data.global_batch} (micro batch x accumulation x processes must stay the same)")
+        if saved["data_fingerprint"] != data.fingerprint():
+            raise ResumeError(f"--resume: the training data differ from {resume_from}'s (corpus, tokenizer or "
+                              "datasets changed): its data position would not mean the same blocks")
+        state = load_checkpoint(accelerator, model, optimizer, scheduler, resume_from)
+    elif main and ckpt_root.is_dir() and any(ckpt_root.iterdir()):
+        print(f"train: starting from scratch; removing the old checkpoints in {ckpt_root} (--resume continues them)")
+        shutil.rmtree(ckpt_root)
+    accelerator.wait_for_everyone()
+
+    start_step = state["step"]
+    peak = t.peak_tflops * 1e12 if t.peak_tflops else measure_peak_flops(accelerator.device)["flops_per_s"]
     if main:
-        print(f"train: {trainable:,} trainable of {total:,} parameters; {len(blocks):,} blocks of {t.block_size} "
-              f"tokens; {t.max_steps} steps x {t.micro_batch_size * t.gradient_accumulation_steps * accelerator.num_processes} "
-              f"sequences on {accelerator.num_processes} x {accelerator.device}")
-    log_path = cfg.run_dir / "logs" / "train_log.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    history: list[dict[str, Any]] = []
-    # The loss is summed on the device and read (and averaged over processes) only when logged:
-    # a .item() per micro-batch would stall the GPU pipeline.
-    step, window_micro, window_tokens = 0, 0, 0
-    window_loss = torch.zeros((), device=accelerator.device)
-    window_start = started = time.time()
-    bar = tqdm(total=t.max_steps, desc="train", disable=not main, mininterval=1.0)
+        print(f"train: {trainable:,} trainable of {total:,} parameters; {t.max_steps} steps x {data.global_batch} "
+              f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
+              f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
+        for line in data.describe():
+            print(f"train: data {line}")
+        if resume_from is not None:
+            print(f"train: resumed from {resume_from} at step {start_step}")
+    logger = Logger(cfg, main, start_step, state["history"], state["evals"])
+    if resume_from is not None and not restore_rng(accelerator, resume_from) and main:
+        print("train: the process count changed: every process continues from process 0's random state")
+
+    def run_eval(step: int) -> None:
+        r = evaluate(model, val, accelerator, t.micro_batch_size, attention)
+        rec = {"step": step, **r}
+        state["evals"].append(rec)
+        logger.write("eval", rec, {"eval/loss": r["val_loss"], "eval/bits_per_byte": r["val_bpb"]})
+        if main:
+            tqdm.write(f"step {step:>6}  validation loss {r['val_loss']:.4f}  bits/byte {r['val_bpb']:.4f}")
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(accelerator, model, optimizer, scheduler, tokenizer, ckpt_root, step,
+                        {**state, "resume_key": resume_key(cfg), "data_fingerprint": data.fingerprint(),
+                         "global_batch": data.global_batch, "world": world, "blocks_consumed": step * data.global_batch},
+                        t.keep_last)
+
+    started = time.time()
+    bar = tqdm(total=t.max_steps, initial=start_step, desc="train", disable=not main, mininterval=1.0)
+    window = {"loss": 0.0, "steps": 0, "tokens": 0, "flops": 0.0, "start": time.time()}
     model.train()
-    with (log_path.open("w", encoding="utf-8") if main else contextlib.nullcontext()) as log:
-        while step < t.max_steps:
-            for (batch,) in loader:
-                with accelerator.accumulate(model):
-                    loss = model(input_ids=batch, labels=batch).loss
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients:
-                        accelerator.clip_grad_norm_(params, t.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                window_loss += loss.detach().float()
-                window_micro += 1
-                window_tokens += batch.numel() * accelerator.num_processes
+    for step in range(start_step, t.max_steps):
+        stats = data.step_stats(step)
+        n_items = torch.tensor(float(max(stats["targets"], 1)), device=accelerator.device)
+        # accelerate divides by the accumulation steps and DDP/FSDP average over processes: undo both.
+        scale = t.gradient_accumulation_steps * world
+        local = torch.zeros((), device=accelerator.device)
+        for i in range(t.gradient_accumulation_steps):
+            batch = data.micro_batch(step, i, rank, accelerator.device, attention)
+            with accelerator.accumulate(model):
+                loss = model(**batch, num_items_in_batch=n_items, use_cache=False).loss
+                accelerator.backward(loss * scale)
+                local += loss.detach().float()
                 if not accelerator.sync_gradients:
                     continue
-                step += 1
-                bar.update(1)
-                if step % t.log_every == 0 or step == t.max_steps:
-                    now = time.time()
-                    mean_loss = accelerator.reduce(window_loss, "mean").item() / window_micro
-                    if not math.isfinite(mean_loss):
-                        raise FloatingPointError(f"train: loss is {mean_loss} at step {step}: lower train.lr")
-                    rec = {"step": step, "loss": round(mean_loss, 5),
-                           "lr": scheduler.get_last_lr()[0], "tokens_per_s": round(window_tokens / (now - window_start), 1)}
-                    history.append(rec)
-                    if main:
-                        log.write(json.dumps(rec) + "\n")
-                        log.flush()
-                        bar.set_postfix(loss=f"{rec['loss']:.3f}", tok_s=f"{rec['tokens_per_s']:.0f}")
-                        tqdm.write(f"step {step:>6}  loss {rec['loss']:.4f}  lr {rec['lr']:.2e}  {rec['tokens_per_s']:.0f} tok/s")
-                    window_loss.zero_()
-                    window_micro, window_tokens, window_start = 0, 0, now
-                if step >= t.max_steps:
-                    break
+                grad_norm = accelerator.clip_grad_norm_(params, t.max_grad_norm)
+                step_loss = accelerator.reduce(local, "sum").item()
+                norm = float(grad_norm) if grad_norm is not None else 0.0
+                finite = math.isfinite(step_loss) and math.isfinite(norm)
+                if finite:
+                    optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+        state["step"] = step + 1
+        state["tokens_seen"] += stats["tokens"]
+        if finite:
+            state["bad_in_a_row"] = 0
+            window["loss"] += step_loss
+            window["steps"] += 1
+        else:
+            state["skipped_steps"] += 1
+            state["bad_in_a_row"] += 1
+            if main:
+                tqdm.write(f"step {step + 1:>6}  non-finite loss ({step_loss}) or gradient norm ({norm}): step skipped "
+                           f"({state['bad_in_a_row']} in a row)")
+            if state["bad_in_a_row"] >= t.max_bad_steps:
+                raise FloatingPointError(
+                    f"train: {state['bad_in_a_row']} steps in a row with a non-finite loss or gradient (last at step "
+                    f"{step + 1}); stopping. Lower train.lr, raise train.warmup_steps, use bfloat16 rather than "
+                    "float16, or resume from an earlier checkpoint (--resume)")
+        window["tokens"] += stats["tokens"]
+        window["flops"] += flops.flops(stats["tokens"], stats["pairs"])
+        bar.update(1)
+        done = step + 1
+        if done % t.log_every == 0 or done == t.max_steps:
+            now = time.time()
+            elapsed = max(now - window["start"], 1e-9)
+            tok_s = window["tokens"] / elapsed
+            mfu = window["flops"] / elapsed / (peak * world)
+            rec = {"step": done, "loss": window["loss"] / window["steps"] if window["steps"] else None,
+                   "lr": scheduler.get_last_lr()[0], "grad_norm": norm, "tokens": window["tokens"],
+                   "model_flops": window["flops"], "seconds": round(elapsed, 4), "tokens_per_s": round(tok_s, 1),
+                   "mfu": round(mfu, 5), "skipped_steps": state["skipped_steps"]}
+            if torch.cuda.is_available():
+                rec["max_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+            state["history"].append(rec)
+            logger.write("train", rec, {"train/loss": rec["loss"], "train/lr": rec["lr"], "train/grad_norm": norm,
+                                        "perf/tokens_per_s": tok_s, "perf/mfu": mfu})
+            if main:
+                shown = f"{rec['loss']:.4f}" if rec["loss"] is not None else "skipped"
+                bar.set_postfix(loss=shown, tok_s=f"{tok_s:.0f}", mfu=f"{mfu:.1%}")
+                tqdm.write(f"step {done:>6}  loss {shown}  lr {rec['lr']:.2e}  {tok_s:.0f} tok/s  MFU {mfu:.1%}")
+            window = {"loss": 0.0, "steps": 0, "tokens": 0, "flops": 0.0, "start": time.time()}
+        paused = time.time()  # evaluation and checkpoints are not training time
+        if val is not None and (done % t.eval_every == 0 or done == t.max_steps):
+            run_eval(done)
+        if t.save_every and (done % t.save_every == 0 or done == t.max_steps):
+            checkpoint(done)
+        window["start"] += time.time() - paused
     bar.close()
+    logger.close()
     accelerator.wait_for_everyone()
     adapter_dir = cfg.run_dir / "adapter"
-    unwrapped = accelerator.unwrap_model(model)
+    full = accelerator.get_state_dict(model)
     if main:
-        _save_adapter(unwrapped, tokenizer, adapter_dir)
-        print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s)")
+        _save_adapter(unwrapped, tokenizer, adapter_dir, state_dict=full)
+        print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
+              f"{state['skipped_steps']} steps skipped)")
     accelerator.wait_for_everyone()
-    return {"steps": step, "history": history, "trainable_params": trainable, "total_params": total,
-            "blocks": len(blocks), "adapter_dir": adapter_dir, "is_main": main, "model": unwrapped.eval()}
+    if attention == "packed":  # the packed kernel needs lontar's batches; hand back a plain sdpa model
+        unwrapped.get_base_model().set_attn_implementation("sdpa")
+    return {"steps": state["step"], "history": state["history"], "evals": state["evals"],
+            "trainable_params": trainable, "total_params": total, "blocks": sum(len(s.packed) for s in data.sources),
+            "skipped_steps": state["skipped_steps"], "adapter_dir": adapter_dir, "is_main": main,
+            "peak_flops_per_s": peak, "mfu_formula": FORMULA, "model": unwrapped.eval()}
+

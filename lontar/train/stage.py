@@ -12,11 +12,14 @@ from lontar.train.loop import train
 from lontar.train.model import base_model_dir, tokenizer_source
 
 
-def run_train(cfg: RunConfig) -> dict[str, Any]:
+def run_train(cfg: RunConfig, resume: bool | str = False) -> dict[str, Any]:
+    """`resume`: True continues from the latest checkpoint in runs/<name>/checkpoints, a path from that one."""
     started = time.time()
-    train_files = split_files(cfg.run_dir / "corpus", "train")
+    uses_run_corpus = any(d.type == "corpus" and not d.path for d in cfg.train.datasets)
+    train_files = split_files(cfg.run_dir / "corpus", "train") if uses_run_corpus else []
+    train_files += [d.path for d in cfg.train.datasets if d.path]
     tokenizer_from = tokenizer_source(cfg)
-    result = train(cfg)
+    result = train(cfg, resume=resume)
     if result["is_main"]:
         inputs = [*train_files, cfg.run_dir / "tokenizer" if cfg.model.tokenizer == "run" else tokenizer_from]
         base = base_model_dir(cfg) if cfg.model.architecture else cfg.model.name_or_path or ""
@@ -25,5 +28,7 @@ def run_train(cfg: RunConfig) -> dict[str, Any]:
         record_stage(cfg, "train", inputs=[base, *inputs], outputs=outputs, started=started,
                      extra={"summary": {"steps": result["steps"], "final_loss": last.get("loss"),
                                         "trainable_params": result["trainable_params"],
-                                        "total_params": result["total_params"], "blocks": result["blocks"]}})
+                                        "total_params": result["total_params"], "blocks": result["blocks"],
+                                        "skipped_steps": result["skipped_steps"],
+                                        "final_eval": result["evals"][-1] if result["evals"] else None}})
     return result

@@ -1,0 +1,106 @@
+"""The training loop: NaN guard, evaluation and logs, mixed chat + corpus data, LoRA options."""
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import lontar.train.loop as loop
+from lontar.config import load_config
+from lontar.train.stage import run_train
+
+
+def poison(monkeypatch, bad_calls):
+    """Make the model's forward pass number i (0-based) produce NaN for i in `bad_calls`."""
+    prepare = loop.prepare_model
+
+    def patched(*args, **kwargs):
+        model, flops, attention = prepare(*args, **kwargs)
+        calls = {"n": 0}
+
+        def hook(module, inputs, output):
+            i = calls["n"]
+            calls["n"] += 1
+            return output * float("nan") if bad_calls(i) else output
+
+        model.get_input_embeddings().register_forward_hook(hook)
+        return model, flops, attention
+
+    monkeypatch.setattr(loop, "prepare_model", patched)
+
+
+def test_a_non_finite_step_is_skipped_and_counted(tiny_config, monkeypatch):
+    poison(monkeypatch, lambda i: i == 2)
+    result = run_train(load_config(tiny_config("nan-once", {"max_steps": 6})))
+    assert result["skipped_steps"] == 1
+    losses = [h["loss"] for h in result["history"]]
+    assert losses[2] is None and all(math.isfinite(x) for i, x in enumerate(losses) if i != 2)
+    assert [h["skipped_steps"] for h in result["history"]] == [0, 0, 1, 1, 1, 1]
+    for p in result["model"].parameters():
+        assert torch.isfinite(p).all()
+
+
+def test_too_many_bad_steps_in_a_row_abort_with_a_clear_message(tiny_config, monkeypatch):
+    poison(monkeypatch, lambda i: i >= 1)
+    with pytest.raises(FloatingPointError, match=r"3 steps in a row .* Lower train.lr"):
+        run_train(load_config(tiny_config("nan-always", {"max_steps": 8, "max_bad_steps": 3})))
+
+
+def test_validation_every_n_steps_and_tensorboard(tiny_config):
+    cfg = load_config(tiny_config("evals", {"max_steps": 6, "eval_every": 3, "eval_docs": 30, "tensorboard": True}))
+    result = run_train(cfg)
+    assert [e["step"] for e in result["evals"]] == [3, 6]
+    first, last = result["evals"]
+    assert 0 < last["val_bpb"] < first["val_bpb"] and last["val_loss"] < first["val_loss"]
+    assert last["val_docs"] == 30
+    logs = cfg.run_dir / "logs"
+    assert [json.loads(x)["step"] for x in (logs / "eval_log.jsonl").read_text().splitlines()] == [3, 6]
+    assert list((logs / "tensorboard").glob("events.out.tfevents.*"))
+    assert all(h["tokens_per_s"] > 0 and h["mfu"] > 0 for h in result["history"])
+
+
+def test_chat_and_corpus_data_mixed_by_weight_with_gradient_checkpointing(tiny_config, tmp_path, capsys):
+    from tests.train.test_sft import CHAT
+
+    chat = tmp_path / "chat.jsonl"
+    records = [CHAT, {"instruction": "និយាយសួស្តី", "input": "", "output": "សួស្តី។"}] * 20
+    chat.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8")
+    cfg = load_config(tiny_config("mixed", {"max_steps": 4, "datasets": [
+        {"type": "corpus", "weight": 3}, {"type": "chat", "path": str(chat), "weight": 1, "name": "sft"}]},
+        model={"gradient_checkpointing": True}))
+    result = run_train(cfg)
+    assert len(result["history"]) == 4 and all(math.isfinite(h["loss"]) for h in result["history"])
+    out = capsys.readouterr().out
+    assert "data corpus:" in out and "12 blocks used" in out
+    assert "data sft:" in out and "4 blocks used" in out
+
+
+def test_rslora_dora_and_fully_trained_embeddings(tiny_config):
+    cfg = load_config(tiny_config("options", {"max_steps": 2},
+                                  lora={"use_rslora": True, "use_dora": True, "train_embeddings": True}))
+    result = run_train(cfg)
+    conf = json.loads((cfg.run_dir / "adapter" / "adapter_config.json").read_text())
+    assert conf["use_rslora"] and conf["use_dora"]
+    assert set(conf["modules_to_save"]) == {"embed_tokens", "lm_head"}
+    keys = load_file(cfg.run_dir / "adapter" / "adapter_model.safetensors").keys()
+    assert any("embed_tokens" in k for k in keys) and any("lora_magnitude_vector" in k for k in keys)
+    assert result["trainable_params"] > 600 * 32 * 2  # both embedding matrices
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error shown where CUDA is absent")
+def test_qlora_says_plainly_that_it_needs_cuda(tiny_config):
+    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+        run_train(load_config(tiny_config("qlora", model={"load_in_4bit": True})))
+
+
+def test_resume_flag_on_the_command_line(tiny_config, monkeypatch):
+    from lontar import cli
+
+    seen = {}
+    monkeypatch.setattr("lontar.train.stage.run_train", lambda cfg, resume=False: seen.setdefault("resume", resume))
+    path = str(tiny_config("flag"))
+    assert cli.main(["train", "--config", path, "--resume"]) == 0 and seen.pop("resume") is True
+    assert cli.main(["train", "--config", path, "--resume", "runs/x/checkpoints/step-5"]) == 0
+    assert seen.pop("resume") == "runs/x/checkpoints/step-5"

@@ -1,0 +1,56 @@
+"""Instruction data: rendered with the chat template, loss on the assistant replies only (Khmer text)."""
+
+import json
+
+import pytest
+
+from lontar.train.packing import LOSS, pack_segments
+from lontar.train.sft import ChatFormatError, assistant_spans, chat_segment, chat_segments, to_messages
+
+CHAT = {"messages": [
+    {"role": "system", "content": "អ្នកជាជំនួយការ។"},
+    {"role": "user", "content": "រាជធានីនៃប្រទេសកម្ពុជាគឺជាអ្វី?"},
+    {"role": "assistant", "content": "ភ្នំពេញ។"},
+    {"role": "user", "content": "ចុះខេត្តធំជាងគេ?"},
+    {"role": "assistant", "content": "មណ្ឌលគិរី។"},
+]}
+
+
+def labelled_text(tok, segment):
+    return tok.decode([int(i) for i, keep in zip(segment.ids, segment.loss) if keep])
+
+
+def test_only_assistant_replies_and_their_end_of_turn_are_targets(khmer_tokenizer):
+    tok = khmer_tokenizer
+    segment = chat_segment(tok, to_messages(CHAT))
+    eos = tok.eos_token
+    assert labelled_text(tok, segment) == f"ភ្នំពេញ។{eos}\nមណ្ឌលគិរី។{eos}\n"
+    text, spans = assistant_spans(tok, CHAT["messages"])
+    assert [text[a:b] for a, b in spans] == [f"ភ្នំពេញ។{eos}\n", f"មណ្ឌលគិរី។{eos}\n"]
+    # the template's EOS is the real end-of-turn id, not the text "</s>"
+    assert list(segment.ids).count(tok.eos_token_id) == len(CHAT["messages"])
+
+
+def test_alpaca_records_become_a_user_turn_and_an_assistant_turn(khmer_tokenizer):
+    record = {"instruction": "បកប្រែជាភាសាអង់គ្លេស", "input": "សួស្តី", "output": "Hello"}
+    messages = to_messages(record)
+    assert messages == [{"role": "user", "content": "បកប្រែជាភាសាអង់គ្លេស\n\nសួស្តី"},
+                        {"role": "assistant", "content": "Hello"}]
+    assert labelled_text(khmer_tokenizer, chat_segment(khmer_tokenizer, messages)) == f"Hello{khmer_tokenizer.eos_token}\n"
+
+
+def test_jsonl_of_both_kinds_packs_into_blocks(tmp_path, khmer_tokenizer):
+    path = tmp_path / "sft.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in
+                              [CHAT, {"instruction": "និយាយសួស្តី", "output": "សួស្តី"}]) + "\n", encoding="utf-8")
+    segments = list(chat_segments(khmer_tokenizer, str(path)))
+    assert len(segments) == 2
+    packed = pack_segments(segments, 128, khmer_tokenizer.pad_token_id, split_long=False)
+    assert packed.docs == 2 and int(((packed.flags & LOSS) != 0).sum()) == sum(int(s.loss.sum()) for s in segments)
+
+
+def test_bad_records_name_the_file_and_line(tmp_path, khmer_tokenizer):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(CHAT) + "\n" + json.dumps({"messages": [{"role": "user", "content": "x"}]}) + "\n")
+    with pytest.raises(ChatFormatError, match=r"bad.jsonl:2: no assistant message"):
+        list(chat_segments(khmer_tokenizer, str(path)))
