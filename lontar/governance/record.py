@@ -127,8 +127,9 @@ def risk_assessment(cfg: RunConfig, rec: dict[str, Any], manifest: dict[str, Any
     out.append({"principle": PRINCIPLES[0], "status": _status(bool(data["assessed"] and stages), bool(transparency)),
                 "findings": transparency or ["no data card or lineage in the run"]})
 
-    cs = [e for e in ev["cultural"]["results"] if e["subset"] == "CS"]
-    ca = [e for e in ev["cultural"]["results"] if e["subset"] == "CA"]
+    published = [e for e in ev["cultural"]["results"] if e["checkpoint"] == "adapter" and e["metric"] in ("acc", "chrf", "f1")]
+    cs = [e for e in published if e["subset"] == "CS"]
+    ca = [e for e in published if e["subset"] == "CA"]
     langs = sorted({e["lang"] for e in ev["results"] if e.get("lang")})
     fairness = [f"culturally sensitive: {_fmt(e)}" for e in cs] + [f"culturally agnostic: {_fmt(e)}" for e in ca]
     if langs:

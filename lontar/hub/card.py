@@ -62,6 +62,9 @@ def merged_repo_id(cfg: RunConfig) -> str | None:
     return p.merged_repo_id or (f"{p.repo_id}-merged" if p.repo_id else None)
 
 
+HEADLINE_METRICS = ("acc", "chrf", "exact_match", "f1")  # one per benchmark kind; the rest are in results.json
+
+
 def vocab_changed(cfg: RunConfig) -> bool:
     """The run trains with a tokenizer extended from the base model's: new rows travel with the adapter."""
     return cfg.tokenizer.mode == "extend" and cfg.model.tokenizer == "run"
@@ -196,7 +199,7 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
                   "| checkpoint | bits/byte | bits/char |", "|---|---:|---:|"]
         parts += [f"| {n} | {r['bits_per_byte']:.4f} | {r['bits_per_char']:.4f} |" for n, r in results["checkpoints"].items()]
         parts.append("")
-        bench = [r for r in results.get("rows", []) if r["benchmark"] != "heldout" and r["metric"] in ("acc", "acc_norm", "chrf", "bleu", "exact_match", "f1")]
+        bench = [r for r in results.get("rows", []) if r["benchmark"] != "heldout" and r["metric"] in HEADLINE_METRICS]
         if bench:
             parts += ["Benchmarks (95% bootstrap intervals; the full leaderboard is `results.json`):", "",
                       "| benchmark | lang | subset | metric | checkpoint | score | 95% CI | n |", "|---|---|---|---|---|---:|---|---:|"]
