@@ -49,7 +49,10 @@ def _sharded(accelerator: Any) -> bool:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Generator states in types `torch.load(weights_only=True)` accepts (no pickled numpy objects)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    numpy_state = (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss))
+    state = {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -57,7 +60,8 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -119,10 +123,10 @@ def load_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
                              f"unexpected {sorted(unknown)[:3]}): was the model or lora section changed?")
         result = unwrapped.load_state_dict(tensors, strict=False)
         assert not result.unexpected_keys, result.unexpected_keys
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=False))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
+        optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
     if accelerator.scaler is not None and (path / "scaler.pt").exists():
-        accelerator.scaler.load_state_dict(torch.load(path / "scaler.pt", weights_only=False))
+        accelerator.scaler.load_state_dict(torch.load(path / "scaler.pt", weights_only=True))
     return state
 
 
@@ -130,7 +134,7 @@ def restore_rng(accelerator: Any, path: Path) -> bool:
     """This process's generators as saved; False (and rank 0's state) when the process count changed."""
     own = path / f"rng_state_{accelerator.process_index}.pt"
     file = own if own.exists() else path / "rng_state_0.pt"
-    set_rng_state(torch.load(file, weights_only=False))
+    set_rng_state(torch.load(file, weights_only=True))
     return file == own
 
 
