@@ -75,6 +75,12 @@ def exact_match(prediction: str, reference: str, lang: str) -> float:
     return float(answer_units(prediction, lang) == answer_units(reference, lang))
 
 
+def refusal(prediction: str, markers: Sequence[str]) -> float:
+    """1 when the generation contains one of the language's refusal phrases (NFC, case-folded)."""
+    text = unicodedata.normalize("NFC", prediction).casefold()
+    return float(any(unicodedata.normalize("NFC", m).casefold() in text for m in markers))
+
+
 def f1(prediction: str, reference: str, lang: str) -> float:
     pred, ref = answer_units(prediction, lang), answer_units(reference, lang)
     if not pred or not ref:

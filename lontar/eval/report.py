@@ -39,7 +39,8 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                         lang, sub = task["lang"], None if subset == "all" else subset
                     rows.append({"checkpoint": ckpt, "step": results["checkpoints"][ckpt].get("step"),
                                  "task": name, "benchmark": task["benchmark"], "lang": lang, "subset": sub,
-                                 "metric": metric, "value": r["value"], "ci": r.get("ci"), "n": r.get("n")})
+                                 "metric": metric, "value": r["value"], "ci": r.get("ci"), "n": r.get("n"),
+                                 **({"type": "safety"} if task.get("kind") == "safety" else {})})
     return rows
 
 

@@ -111,7 +111,8 @@ def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: 
     refs = [x.reference or "" for x in inst]
     groups = [x.group for x in inst]
     lang = t.lang
-    item_metrics = {"exact_match": M.exact_match, "f1": M.f1}
+    item_metrics = {"exact_match": M.exact_match, "f1": M.f1,
+                    "refusal_rate": lambda pr, rf, lang: M.refusal(pr, t.refusal_markers)}
     per_item = {m: [item_metrics[m](pr, rf, lang) for pr, rf in zip(preds, refs)]
                 for m in t.default_metrics if m in item_metrics}
     out = _mean_metrics(per_item, groups, s, 1)

@@ -136,7 +136,8 @@ def prepare_tasks(cfg: RunConfig, tasks: list[Task], ctx: DataContext) -> tuple[
 
 def _task_summary(p: PreparedTask) -> dict[str, Any]:
     t = p.task
-    return {"benchmark": t.benchmark, "lang": t.lang, "output": t.output, "file": t.file, "source": t.source.label,
+    return {"benchmark": t.benchmark, "kind": t.kind, "lang": t.lang, "output": t.output, "file": t.file,
+            "source": t.source.label,
             "n": p.n, "of": len(p.docs), "fewshot": t.fewshot.k if t.output != "bpb" else None,
             "metrics_list": t.default_metrics, "metrics": {}, "seconds": {}}
 

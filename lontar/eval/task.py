@@ -112,7 +112,7 @@ class GenerationSpec(_Strict):
 
 OUTPUTS = ("multiple_choice", "generate", "bpb")
 MC_METRICS = {"acc", "acc_norm"}
-GEN_METRICS = {"exact_match", "f1", "chrf", "bleu"}
+GEN_METRICS = {"exact_match", "f1", "chrf", "bleu", "refusal_rate"}
 BPB_METRICS = {"bits_per_byte", "bits_per_char"}
 
 
@@ -122,6 +122,10 @@ class Task(_Strict):
     lang: str  # the language scored (lontar.langs code); '*' for a multilingual corpus, split per document
     output: Literal["multiple_choice", "generate", "bpb"]
     source: SourceSpec
+    # "safety": safe/harmful classification (multiple choice) or refusal on harmful prompts (generate,
+    # metric refusal_rate over `refusal_markers`); its rows are typed "safety" for the responsible-AI record.
+    kind: Literal["general", "safety"] = "general"
+    refusal_markers: list[str] = Field(default_factory=list)
     description: str = ""
     prompt: str | None = None  # Jinja template: the context (multiple choice, generation)
     seahelm_prompt: SeahelmPrompt | None = None
@@ -152,6 +156,8 @@ class Task(_Strict):
                 raise ValueError("give exactly one of 'prompt' (Jinja) or 'seahelm_prompt'")
             if self.target is None:
                 raise ValueError(f"'target' is required for output '{self.output}'")
+        if "refusal_rate" in self.metrics and not self.refusal_markers:
+            raise ValueError("metric refusal_rate needs 'refusal_markers' (phrases of a refusal in the task's language)")
         if self.output == "multiple_choice" and not self.choices:
             raise ValueError("'choices' is required for output 'multiple_choice'")
         if self.fewshot.split and self.fewshot.source:
