@@ -19,6 +19,7 @@ from typing import Any
 from lontar.config import DecontamConfig, DecontamSource
 from lontar.corpus.pipeline import Batch, StepOutput
 from lontar.corpus.sources import open_binary, source_files
+from lontar.fields import get_field
 from lontar.text.syllables import units
 
 
@@ -39,18 +40,6 @@ def ngram_hashes(text: str, lang: str, n: int) -> set[int]:
     return {_hash(tuple(u[i: i + n])) for i in range(len(u) - n + 1)}
 
 
-def _get(obj: Any, path: str) -> Any:
-    """`prompts.0.question` -> obj["prompts"][0]["question"]; None when any step is missing."""
-    for part in path.split("."):
-        if isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
-            obj = obj[int(part)]
-        elif isinstance(obj, dict) and part in obj:
-            obj = obj[part]
-        else:
-            return None
-    return obj
-
-
 def _items(src: DecontamSource) -> Iterator[tuple[str, str]]:
     """(item id, text) for every evaluation item: its fields joined by newlines."""
     for path in source_files(src.path):
@@ -59,7 +48,7 @@ def _items(src: DecontamSource) -> Iterator[tuple[str, str]]:
                 if not raw.strip():
                     continue
                 obj = json.loads(raw)
-                parts = [_get(obj, p) for p in src.text_fields]
+                parts = [get_field(obj, p) for p in src.text_fields]
                 yield f"{path.name}:{i}", "\n".join(str(p) for p in parts if p is not None)
 
 

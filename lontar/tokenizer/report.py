@@ -17,9 +17,10 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from lontar.fields import get_field
 from lontar.langs import get_lang, normalizer_for
-from lontar.tokenizer.extend_bpe import is_byte_level, token_bytes
 from lontar.text.syllables import units
+from lontar.tokenizer.extend_bpe import is_byte_level, token_bytes
 
 _BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 
@@ -93,17 +94,6 @@ def fertility(tokenizer: Any, texts: Iterable[str], lang: str | None = None, bat
     }
 
 
-def _field(record: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if isinstance(record, list) and part.isdigit() and int(part) < len(record):
-            record = record[int(part)]
-        elif isinstance(record, dict) and part in record:
-            record = record[part]
-        else:
-            return None
-    return record
-
-
 def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str]) -> dict[str, list[str]]:
     """One normalized text per record and language, the files aligned record by record.
 
@@ -120,7 +110,7 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
-                    parts = [_field(json.loads(line), name) for name in text_fields]
+                    parts = [get_field(json.loads(line), name) for name in text_fields]
                     ok = all(isinstance(part, str) for part in parts)
                     texts.append(normalize("\n".join(parts)) if ok else None)
         raw[lang] = texts
