@@ -11,7 +11,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from lontar.config import ConfigError, RunConfig, load_config
+from lontar.config import RunConfig, load_config
+from lontar.errors import LontarError, StageError  # noqa: F401  (StageError re-exported)
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
@@ -21,10 +22,6 @@ STAGES: dict[str, tuple[str, str, str]] = {
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
     "audit": ("lontar.governance.audit", "run_audit", "check the run's responsible-AI record (governance.json)"),
 }
-
-
-class StageError(Exception):
-    """A stage cannot run with what it found (e.g. an earlier stage's output is missing)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
         run(cfg, resume=args.resume) if getattr(args, "resume", False) else run(cfg)
-    except (ConfigError, StageError, FileNotFoundError) as e:
+    except (LontarError, FileNotFoundError) as e:
         print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -17,9 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-
-class ConfigError(Exception):
-    """A bad config: the message is one line naming the file and the key (or path)."""
+from lontar.errors import ConfigError  # re-exported: callers import it from here too
 
 
 class _Strict(BaseModel):

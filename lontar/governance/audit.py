@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lontar.cli import StageError
+from lontar.errors import StageError
 from lontar.config import RunConfig
 from lontar.governance.record import build_record, validate_record
 from lontar.manifest import atomic_write_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lontar.cli import StageError
+from lontar.errors import StageError
 from lontar.config import RunConfig
 from lontar.hub.card import merged_repo_id
 from lontar.hub.folder import build_folder, build_merged_folder

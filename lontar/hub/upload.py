@@ -8,8 +8,10 @@ from pathlib import Path
 from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HfHubHTTPError
 
+from lontar.errors import LontarError
 
-class UploadError(Exception):
+
+class UploadError(LontarError):
     pass
 
 

@@ -24,7 +24,7 @@ from peft import get_peft_model
 from tqdm import tqdm
 from transformers import get_scheduler
 
-from lontar.cli import StageError
+from lontar.errors import StageError
 from lontar.config import RunConfig
 from lontar.train.attention import register as register_packed_attention
 from lontar.train.checkpoint import latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint

@@ -17,12 +17,13 @@ from typing import Any
 
 import numpy as np
 
+from lontar.errors import LontarError
 from lontar.train.packing import Segment
 
 ROLES = ("system", "user", "assistant")
 
 
-class ChatFormatError(ValueError):
+class ChatFormatError(LontarError, ValueError):
     """A record or the chat template cannot be used for instruction tuning; the message says which."""
 
 
