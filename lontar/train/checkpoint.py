@@ -3,11 +3,15 @@
 `runs/<name>/checkpoints/step-N/` holds
   adapter/                  the adapter (peft, safetensors) and tokenizer: evaluable on its own
   trainable.safetensors     every trainable tensor under its exact name (what resume loads)
-  optimizer.pt, scheduler.pt, scaler.pt (fp16)
+  optimizer.pt              the optimizer state, whole and keyed by parameter name (torch's
+                            distributed-checkpoint "full" state dict), so one process, DDP and FSDP2
+                            runs write the same files and a checkpoint resumes under any of them
+  scheduler.pt, scaler.pt (fp16)
   rng_state_<rank>.pt       python, numpy, torch CPU and CUDA generators of each process
   trainer_state.json        step, data position, loss history, counters, config and data fingerprints;
                             written last: a folder without it is not a checkpoint
-Under FSDP or DeepSpeed the optimizer (and model shards) go through `accelerator.save_state` instead.
+Only DeepSpeed keeps its engine's own partitioned format (`sharded/`, via `accelerator.save_state`):
+its optimizer lives inside the engine.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ import numpy as np
 import torch
 from accelerate.utils import DistributedType
 from safetensors.torch import load_file, save_file
+from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_optimizer_state_dict,
+                                                     set_optimizer_state_dict)
 
+from lontar.errors import StageError
+from lontar.train.distributed import trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs
 
 STATE_FILE = "trainer_state.json"
@@ -44,8 +52,17 @@ def latest_checkpoint(root: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def _sharded(accelerator: Any) -> bool:
-    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+def _engine_owned(accelerator: Any) -> bool:
+    """DeepSpeed keeps the optimizer inside its engine; everything else uses lontar's one format."""
+    return accelerator.distributed_type == DistributedType.DEEPSPEED
+
+
+def _torch_optimizer(optimizer: Any) -> Any:
+    return getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper around the torch optimizer
+
+
+def _distributed(accelerator: Any) -> bool:
+    return accelerator.num_processes > 1 and torch.distributed.is_initialized()
 
 
 def rng_state() -> dict[str, Any]:
@@ -77,18 +94,21 @@ def save_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
-    full = accelerator.get_state_dict(model)  # gathers shards under FSDP / ZeRO-3 (collective)
+    trainable = trainable_state_dict(accelerator, model)  # collective: gathers FSDP2 shards
     unwrapped = accelerator.unwrap_model(model)
-    if _sharded(accelerator):
+    if _engine_owned(accelerator):
         accelerator.save_state(str(tmp / "sharded"))
+        optim_state = None
+    else:  # collective too; whole tensors on CPU, keyed by parameter name
+        optim_state = get_optimizer_state_dict(unwrapped, _torch_optimizer(optimizer),
+                                               options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if main:
-        unwrapped.save_pretrained(tmp / "adapter", state_dict=full, safe_serialization=True,
+        unwrapped.save_pretrained(tmp / "adapter", state_dict=trainable, safe_serialization=True,
                                   **adapter_save_kwargs(unwrapped))
         tokenizer.save_pretrained(tmp / "adapter", save_jinja_files=False)
-        names = [n for n, p in unwrapped.named_parameters() if p.requires_grad]
-        save_file({n: full[n].detach().to("cpu").contiguous().clone() for n in names}, tmp / "trainable.safetensors")
-        if not _sharded(accelerator):
-            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        save_file(trainable, tmp / "trainable.safetensors")
+        if optim_state is not None:
+            torch.save(optim_state, tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         if accelerator.scaler is not None:
             torch.save(accelerator.scaler.state_dict(), tmp / "scaler.pt")
@@ -112,22 +132,44 @@ def load_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
     """
     state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
     unwrapped = accelerator.unwrap_model(model)
-    if _sharded(accelerator):
+    if _engine_owned(accelerator):
+        if not (path / "sharded").is_dir():
+            raise StageError(f"--resume: {path} was not written under DeepSpeed (no sharded/ engine state); "
+                             "resume it with the strategy that wrote it")
         accelerator.load_state(str(path / "sharded"))
     else:
+        if (path / "sharded").is_dir() and not (path / "optimizer.pt").is_file():
+            raise StageError(f"--resume: {path} holds a DeepSpeed engine state; resume it under DeepSpeed")
         tensors = load_file(path / "trainable.safetensors")
         expected = {n for n, p in unwrapped.named_parameters() if p.requires_grad}
         missing, unknown = expected - tensors.keys(), tensors.keys() - expected
         if missing or unknown:
-            raise ValueError(f"{path}: its trainable tensors do not match this model's (missing {sorted(missing)[:3]}, "
-                             f"unexpected {sorted(unknown)[:3]}): was the model or lora section changed?")
-        result = unwrapped.load_state_dict(tensors, strict=False)
-        assert not result.unexpected_keys, result.unexpected_keys
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+            raise StageError(f"--resume: {path}: its trainable tensors do not match this model's (missing "
+                             f"{sorted(missing)[:3]}, unexpected {sorted(unknown)[:3]}): was the model or lora "
+                             "section changed?")
+        _load_trainable(unwrapped, tensors)
+        full_optim = torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+        set_optimizer_state_dict(unwrapped, _torch_optimizer(optimizer), optim_state_dict=full_optim,
+                                 options=StateDictOptions(full_state_dict=True))
     scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=True))
     if accelerator.scaler is not None and (path / "scaler.pt").exists():
         accelerator.scaler.load_state_dict(torch.load(path / "scaler.pt", weights_only=True))
     return state
+
+
+def _load_trainable(model: Any, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy whole tensors into the (possibly FSDP2-sharded) trainable parameters, in place."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in tensors.items():
+            p = params[name]
+            if isinstance(p, DTensor):
+                value = distribute_tensor(value.to(p.dtype), p.device_mesh, p.placements)
+                p.to_local().copy_(value.to_local())
+            else:
+                p.copy_(value.to(p.device, p.dtype))
 
 
 def restore_rng(accelerator: Any, path: Path) -> bool:

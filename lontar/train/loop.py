@@ -29,12 +29,12 @@ from lontar.config import RunConfig
 from lontar.train.attention import register as register_packed_attention
 from lontar.train.checkpoint import latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from lontar.train.data import build_train_data, build_validation
+from lontar.train.distributed import describe, make_accelerator, trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs, run_lora_config
 from lontar.train.mfu import FORMULA, FlopCounter, measure_peak_flops
 from lontar.train.model import load_base_model, load_tokenizer
 from lontar.train.validation import evaluate
 
-MIXED_PRECISION = {"float32": "no", "bfloat16": "bf16", "float16": "fp16"}
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
                      "tensorboard", "peak_tflops"}
@@ -130,9 +130,7 @@ class Logger:
 def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     """Train the run's adapter. `resume`: True for the latest checkpoint, or a checkpoint folder."""
     t = cfg.train
-    cpu = not torch.cuda.is_available()
-    accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=t.gradient_accumulation_steps,
-                              mixed_precision="no" if cpu else MIXED_PRECISION[cfg.model.dtype])
+    accelerator, strategy = make_accelerator(cfg)
     set_seed(cfg.seed)
     main, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
     ckpt_root = cfg.run_dir / "checkpoints"
@@ -158,11 +156,9 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     # Stepped by hand once per optimizer step (a prepared scheduler would step once per process).
     scheduler = get_scheduler(t.lr_scheduler, optimizer, num_warmup_steps=t.warmup_steps, num_training_steps=t.max_steps)
-    ds_plugin = getattr(accelerator.state, "deepspeed_plugin", None)
-    if ds_plugin is not None:  # no dataloader is prepared, so DeepSpeed is told the micro-batch itself
-        ds_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = t.micro_batch_size
     model, optimizer = accelerator.prepare(model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
+    params = [p for p in model.parameters() if p.requires_grad]  # FSDP2 replaced them with sharded ones
 
     state: dict[str, Any] = {"step": 0, "history": [], "evals": [], "skipped_steps": 0, "bad_in_a_row": 0,
                              "tokens_seen": 0}
@@ -185,6 +181,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         print(f"train: {trainable:,} trainable of {total:,} parameters; {t.max_steps} steps x {data.global_batch} "
               f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
               f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
+        print(f"train: distributed: {describe(accelerator, strategy)}")
         for line in data.describe():
             print(f"train: data {line}")
         if resume_from is not None:
@@ -283,9 +280,9 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     logger.close()
     accelerator.wait_for_everyone()
     adapter_dir = cfg.run_dir / "adapter"
-    full = accelerator.get_state_dict(model)
+    trained = trainable_state_dict(accelerator, model)  # collective
     if main:
-        _save_adapter(unwrapped, tokenizer, adapter_dir, state_dict=full)
+        _save_adapter(unwrapped, tokenizer, adapter_dir, state_dict=trained)
         print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
               f"{state['skipped_steps']} steps skipped)")
     accelerator.wait_for_everyone()
