@@ -21,6 +21,7 @@ STAGES: dict[str, tuple[str, str, str]] = {
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints on benchmark tasks and held-out bits per byte"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
     "audit": ("lontar.governance.audit", "run_audit", "check the run's responsible-AI record (governance.json)"),
+    "plan": ("lontar.train.plan", "run_plan", "estimate GPU memory per strategy (DDP, FSDP2, ZeRO-3) from config.json"),
 }
 
 
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="continue from the latest checkpoint in runs/<name>/checkpoints (or the one given)")
         if name == "eval":
             p.add_argument("--checkpoints", nargs="+", help="'base', 'adapter' or adapter folders")
+        if name == "plan":
+            p.add_argument("--gpus", type=int, default=1, help="GPUs to spread the run over (default 1)")
+            p.add_argument("--gpu-memory", type=float, default=80.0, metavar="GIB", help="memory per GPU in GiB (default 80)")
         if name == "publish":
             p.add_argument("--repo-id", help="hub repository, e.g. org/name")
             p.add_argument("--push", action="store_true", help="upload to the hub (off by default: dry run)")
@@ -66,7 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
-        run(cfg, resume=args.resume) if getattr(args, "resume", False) else run(cfg)
+        if args.stage == "plan":
+            run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
+        elif getattr(args, "resume", False):
+            run(cfg, resume=args.resume)
+        else:
+            run(cfg)
     except (LontarError, FileNotFoundError) as e:
         print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
         return 2

@@ -81,8 +81,25 @@ def deepspeed_config(cfg: RunConfig, zero_stage: int | None = None) -> dict[str,
     }
 
 
+def deepspeed_plugin(cfg: RunConfig) -> DeepSpeedPlugin:
+    """accelerate's plugin around `deepspeed_config(cfg)`.
+
+    accelerate refuses a JSON config when its launch carried DeepSpeed fields from the config file
+    (ACCELERATE_CONFIG_DS_FIELDS); lontar has already read stage and offload from them, and owns the
+    rest, so that guard is lifted for this process.
+    """
+    config = deepspeed_config(cfg)
+    os.environ.pop("ACCELERATE_CONFIG_DS_FIELDS", None)
+    return DeepSpeedPlugin(hf_ds_config=config)
+
+
 def check_strategy(cfg: RunConfig, strategy: Strategy) -> None:
     """Refuse, in one line, a feature the strategy cannot honour rather than let it be a no-op."""
+    launched = os.environ.get("ACCELERATE_GRADIENT_ACCUMULATION_STEPS")
+    if launched and int(launched) != cfg.train.gradient_accumulation_steps:
+        raise ConfigError(f"accelerate was launched with gradient_accumulation_steps {launched} but "
+                          f"train.gradient_accumulation_steps is {cfg.train.gradient_accumulation_steps}: lontar's "
+                          "config sets it; drop it from the launch")
     if strategy == "deepspeed" and cfg.train.max_bad_steps != 1:
         raise ConfigError("train.max_bad_steps: under DeepSpeed the engine applies each optimizer step inside "
                           "backward, so a step with a non-finite loss cannot be skipped; set train.max_bad_steps: 1 "
@@ -103,7 +120,7 @@ def make_accelerator(cfg: RunConfig) -> tuple[Accelerator, Strategy]:
         if cpu:
             raise ConfigError("DeepSpeed needs a GPU (its CPU backend is not supported by lontar): launch with "
                               "configs/accelerate/fsdp.yaml or ddp.yaml on CPU")
-        kwargs["deepspeed_plugin"] = DeepSpeedPlugin(hf_ds_config=deepspeed_config(cfg))
+        kwargs["deepspeed_plugin"] = deepspeed_plugin(cfg)
     accelerator = Accelerator(cpu=cpu, **kwargs)
     if strategy == "fsdp" and accelerator.distributed_type != DistributedType.FSDP:
         if accelerator.distributed_type != DistributedType.MULTI_CPU:

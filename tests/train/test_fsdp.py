@@ -93,8 +93,8 @@ def test_two_nodes_on_one_machine_match_one_process(tiny_config, one_process):
     procs = [subprocess.Popen(
         [ACCELERATE, "launch", "--config_file", template, "--num_machines", "2", "--num_processes", "2",
          "--machine_rank", str(rank), "--main_process_ip", "127.0.0.1", "--main_process_port", port,
-         "--num_cpu_threads_per_process", "1", str(REPO / "train" / "run.py"), "--config", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV) for rank in (0, 1)]
+         "--num_cpu_threads_per_process", "1", "-m", "lontar.cli", "train", "--config", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=path.parent) for rank in (0, 1)]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-4000:]
@@ -111,8 +111,8 @@ def test_torchrun_launch_matches_one_process(tiny_config, one_process):
     path = tiny_config("torchrun", TWO)
     torchrun = str(Path(sys.executable).with_name("torchrun"))
     proc = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", str(free_port()),
-                           str(REPO / "train" / "run.py"), "--config", str(path)],
-                          capture_output=True, text=True, timeout=300, env=ENV)
+                           "-m", "lontar.cli", "train", "--config", str(path)],
+                          capture_output=True, text=True, timeout=300, env=ENV, cwd=path.parent)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "distributed: DDP, 2 process(es) on 1 node(s)" in proc.stdout, proc.stdout[-2000:]
     for a, b in zip(one_process["history"], _log(load_config(path).run_dir)):
