@@ -440,11 +440,12 @@ class EvalConfig(_Strict):
     hub_mirror: str | None = None
     missing_data: Literal["error", "skip"] = "error"  # skip: a task whose local data is absent is reported skipped
     max_docs: int | None = Field(None, gt=0)  # held-out corpus documents (a seeded sample)
-    limit: int | None = Field(None, gt=0)  # items per benchmark task (a seeded sample)
+    limit: int | None = Field(None, gt=0)  # items per benchmark task
+    limit_mode: Literal["first", "sample"] = "first"  # first N items (lm-eval's --limit) or a seeded sample
     num_fewshot: int | None = Field(None, ge=0)  # overrides every task's few-shot k
     prompt_style: Literal["base", "chat"] = "base"  # chat: the tokenizer's chat template
     batch_size: int = Field(8, gt=0)
-    max_length: int | None = Field(None, gt=1)
+    max_length: int | None = Field(None, gt=1)  # prompt window; default the model's max positions (as lm-eval)
     mc_strategy: Literal["kv_cache", "flat"] = "kv_cache"
     bootstrap: int = Field(1000, ge=0)  # resamples for the 95% intervals; 0 turns them off
     seed: int = 1234

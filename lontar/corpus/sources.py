@@ -7,21 +7,17 @@ can be found again.
 
 from __future__ import annotations
 
-import bz2
-import csv
-import glob
-import gzip
 import importlib.metadata
-import io
 import json
-import lzma
 import pickle
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from lontar.config import SourceConfig
+from lontar.records import iter_lines, iter_rows, open_binary, source_files
+
+__all__ = ["iter_source", "open_binary", "rdlab_path", "read_rdlab", "source_files"]  # open_binary, source_files: re-exported
 
 RDLAB_DIST = "rdlab_dataset"
 RDLAB_FILE = "rdlab_dataset/data/wild_khmer_sentences.pkl"
@@ -54,33 +50,6 @@ def read_rdlab(path: Path) -> list[str]:
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a pickled list of str, got {type(data).__name__}")
     return data
-
-
-def source_files(pattern: str) -> list[Path]:
-    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
-
-
-@contextmanager
-def open_binary(path: Path) -> Iterator[IO[bytes]]:
-    """Open a file, decompressing .gz, .bz2, .xz and .zst by suffix (streamed, never fully in memory)."""
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        f: IO[bytes] = gzip.open(path, "rb")
-    elif suffix == ".bz2":
-        f = bz2.open(path, "rb")
-    elif suffix == ".xz":
-        f = lzma.open(path, "rb")
-    elif suffix == ".zst":
-        import zstandard
-
-        raw = path.open("rb")
-        f = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-    else:
-        f = path.open("rb")
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def _reject(src: SourceConfig, where: str, reason: str, raw: Any) -> dict[str, Any]:
@@ -122,13 +91,7 @@ def _read_rdlab(src: SourceConfig) -> Iterator[Item]:
 def _lines(src: SourceConfig) -> Iterator[tuple[str, str | None, str]]:
     """(where, line, problem) for every line of every matched file; line is None when not UTF-8."""
     for path in source_files(src.path or ""):
-        with open_binary(path) as f:
-            for i, raw in enumerate(f, 1):
-                raw = raw.rstrip(b"\r\n")
-                try:
-                    yield f"{path}:{i}", raw.decode("utf-8"), ""
-                except UnicodeDecodeError as e:
-                    yield f"{path}:{i}", None, f"invalid UTF-8 at byte {e.start}"
+        yield from iter_lines(path)
 
 
 def _read_text(src: SourceConfig) -> Iterator[Item]:
@@ -136,79 +99,28 @@ def _read_text(src: SourceConfig) -> Iterator[Item]:
         yield (True, _record(src, where, line)) if line is not None else (False, _reject(src, where, problem, ""))
 
 
+def _rows(src: SourceConfig, fmt: str, columns: list[str] | None = None) -> Iterator[Item]:
+    """Records of every matched file through the one record reader (lontar.records)."""
+    for path in source_files(src.path or ""):
+        for where, obj, problem, raw in iter_rows(path, fmt, columns=columns):
+            yield (False, _reject(src, where, problem, raw)) if problem else _from_object(src, where, obj, raw)
+
+
 def _read_jsonl(src: SourceConfig) -> Iterator[Item]:
-    for where, line, problem in _lines(src):
-        if line is None:
-            yield False, _reject(src, where, problem, "")
-            continue
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            yield False, _reject(src, where, f"bad JSON: {e.msg}", line)
-            continue
-        yield _from_object(src, where, obj, line)
+    return _rows(src, "jsonl")
 
 
 def _read_json(src: SourceConfig) -> Iterator[Item]:
     """A JSON array of objects (or an object holding one under `data`); JSON Lines also accepted."""
-    for path in source_files(src.path or ""):
-        with open_binary(path) as f:
-            blob = f.read()
-        try:
-            data = json.loads(blob.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            yield False, _reject(src, str(path), f"invalid UTF-8 at byte {e.start}", blob[:2000].decode("utf-8", "replace"))
-            continue
-        except json.JSONDecodeError:
-            yield from _read_jsonl(src.model_copy(update={"path": str(path)}))
-            continue
-        if isinstance(data, dict) and isinstance(data.get("data"), list):
-            data = data["data"]
-        if not isinstance(data, list):
-            yield False, _reject(src, str(path), "JSON is neither an array of objects nor JSON Lines", blob[:2000])
-            continue
-        for i, obj in enumerate(data):
-            yield _from_object(src, f"{path}#{i}", obj, json.dumps(obj, ensure_ascii=False)[:2000])
+    return _rows(src, "json")
 
 
 def _read_csv(src: SourceConfig) -> Iterator[Item]:
-    for path in source_files(src.path or ""):
-        with open_binary(path) as f:
-            text = io.TextIOWrapper(f, encoding="utf-8", errors="strict", newline="")
-            reader = csv.DictReader(text, delimiter="\t" if ".tsv" in path.name else ",")
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except UnicodeDecodeError as e:
-                    yield False, _reject(src, f"{path}:{reader.line_num + 1}", f"invalid UTF-8 ({e.reason}); rest of file skipped", "")
-                    break
-                except csv.Error as e:
-                    yield False, _reject(src, f"{path}:{reader.line_num}", f"bad CSV: {e}", "")
-                    continue
-                yield _from_object(src, f"{path}:{reader.line_num}", row, json.dumps(row, ensure_ascii=False))
+    return _rows(src, "csv")
 
 
 def _read_parquet(src: SourceConfig) -> Iterator[Item]:
-    import pyarrow.parquet as pq
-
-    for path in source_files(src.path or ""):
-        pf = pq.ParquetFile(path)
-        if src.text_field not in pf.schema_arrow.names:
-            yield False, _reject(src, str(path), f"no column '{src.text_field}' (has: {', '.join(pf.schema_arrow.names)})", "")
-            continue
-        row = 0
-        for batch in pf.iter_batches(batch_size=8192, columns=[src.text_field]):
-            for value in batch.column(0).to_pylist():
-                where = f"{path}#{row}"
-                row += 1
-                if isinstance(value, str):
-                    yield True, _record(src, where, value)
-                else:
-                    yield False, _reject(src, where, f"missing or non-string field '{src.text_field}'", value)
+    return _rows(src, "parquet", columns=[src.text_field])
 
 
 def _read_hf(src: SourceConfig) -> Iterator[Item]:

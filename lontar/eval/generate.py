@@ -38,12 +38,18 @@ def cut_at_stop(text: str, stops: Sequence[str]) -> str:
 @torch.no_grad()
 def greedy_generate(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_new_tokens: int,
                     stop: Sequence[str] = (), batch_size: int = 8, max_length: int | None = None,
-                    device: torch.device | str = "cpu", desc: str = "generate", progress: bool = True) -> list[str]:
-    """Greedy continuations of `prompts`, in order."""
+                    device: torch.device | str = "cpu", desc: str = "generate", progress: bool = True,
+                    truncated: list[bool] | None = None) -> list[str]:
+    """Greedy continuations of `prompts`, in order. A prompt longer than the window less
+    `max_new_tokens` keeps its end (as lm-eval's `generate_until`); `truncated`, when given, receives
+    one flag per prompt saying whether it was cut."""
     cfg = getattr(model, "config", None)
     window = max_length or getattr(cfg, "max_position_embeddings", None) or 2048
     room = max(1, window - max_new_tokens)
-    encoded = [encode(tokenizer, p)[-room:] for p in prompts]  # keep the end of an over-long prompt
+    full = [encode(tokenizer, p) for p in prompts]
+    encoded = [ids[-room:] for ids in full]  # keep the end of an over-long prompt
+    if truncated is not None:
+        truncated.extend(len(ids) > room for ids in full)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
     out: list[str] = [""] * len(prompts)

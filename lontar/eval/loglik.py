@@ -6,6 +6,10 @@ continuation is what follows the encoded context; an empty context becomes the B
 
 Two strategies compute the same numbers:
 
+Contexts too long for the window are cut per (context, continuation) pair in both strategies, as
+lm-eval cuts them (see `score`); a kv_cache item whose choices then see different contexts runs one
+context pass per distinct cut.
+
 - `kv_cache` (default): one forward pass over each item's context (batched, right padded) returns
   the first continuation token's log-probability from the last context position and the context's KV
   cache; the cache rows are then repeated for the item's choices and only the continuation tokens run
@@ -42,6 +46,7 @@ class Scored:
     loglik: float  # summed log-probability of the continuation tokens (nats)
     greedy: bool  # every continuation token is the argmax
     tokens: int
+    truncated: bool = False  # the context lost tokens from the left to fit the window
 
 
 def prefix_token_id(tokenizer: Any) -> int:
@@ -112,33 +117,43 @@ class LoglikScorer:
     # ------------------------------------------------------------------ public
 
     def score(self, items: Sequence[tuple[str, Sequence[str]]], desc: str = "loglik") -> list[list[Scored]]:
-        """For each item (context, continuations): the continuations' scores, in order."""
+        """For each item (context, continuations): the continuations' scores, in order.
+
+        A pair longer than the window is cut per pair, as lm-eval does: the context loses tokens from
+        the left until context + continuation fits `max_length + 1` (the last token is never input).
+        Choices of different lengths then see different contexts; pairs that still share one context
+        share its pass. `Scored.truncated` says which pairs were cut."""
         groups: list[tuple[list[int], list[list[int]]]] = []
-        for context, conts in items:
-            pairs = [encode_pair(self.tokenizer, context, c) for c in conts]
-            if any(not cont for _, cont in pairs):
-                raise ValueError(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
-            ctxs = {tuple(c) for c, _ in pairs}
-            if len(ctxs) == 1:
-                groups.append((pairs[0][0], [cont for _, cont in pairs]))
-            else:  # an empty context whose continuations start differently: score each alone
-                groups.extend((c, [cont]) for c, cont in pairs)
+        slots: list[list[tuple[int, int, bool]]] = []  # per group: (item, choice, cut) of each continuation
+        limit = self.max_length + 1
+        for i, (context, conts) in enumerate(items):
+            by_ctx: dict[tuple[int, ...], int] = {}
+            for j, c in enumerate(conts):
+                ctx, cont = encode_pair(self.tokenizer, context, c)
+                if not cont:
+                    raise ValueError(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+                if len(cont) >= limit:
+                    raise ValueError(f"a continuation of {len(cont)} tokens does not fit max_length {self.max_length}")
+                cut = len(ctx) + len(cont) > limit
+                if cut:
+                    ctx = ctx[-(limit - len(cont)):]
+                g = by_ctx.setdefault(tuple(ctx), len(groups))
+                if g == len(groups):
+                    groups.append((ctx, []))
+                    slots.append([])
+                groups[g][1].append(cont)
+                slots[g].append((i, j, cut))
         flat = self._flat(groups, desc) if self.strategy == "flat" else self._kv(groups, desc)
-        out, k = [], 0
-        for _, conts in items:
-            out.append(flat[k: k + len(conts)])
-            k += len(conts)
-        return out
+        out: list[list[Scored | None]] = [[None] * len(conts) for _, conts in items]
+        k = 0
+        for slot in slots:
+            for i, j, cut in slot:
+                flat[k].truncated = cut
+                out[i][j] = flat[k]
+                k += 1
+        return out  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ strategies
-
-    def _truncate(self, ctx: list[int], conts: list[list[int]]) -> list[int]:
-        """Left-truncate the context so context + longest continuation fits the window (as lm-eval)."""
-        room = self.max_length + 1 - max(len(c) for c in conts)
-        if room < 1:
-            longest = max(len(c) for c in conts)
-            raise ValueError(f"a continuation of {longest} tokens exceeds max_length {self.max_length}")
-        return ctx[-room:]
 
     def _batches(self, order: list[int], rows_of: Sequence[int]) -> list[list[int]]:
         batches, cur, rows = [], [], 0
@@ -154,7 +169,6 @@ class LoglikScorer:
 
     @torch.no_grad()
     def _kv(self, groups: list[tuple[list[int], list[list[int]]]], desc: str) -> list[Scored]:
-        groups = [(self._truncate(ctx, conts), conts) for ctx, conts in groups]
         results: list[list[Scored | None]] = [[None] * len(conts) for _, conts in groups]
         order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
         # A batch holds up to batch_size contexts; its second pass holds their multi-token choices.

@@ -6,9 +6,14 @@
   unit per Han character), words elsewhere (lontar.text.syllables.units), after NFC and the language's
   own normalizer, case folding and punctuation removal that includes the script's own full stops
   (។ ៕ ။ ๚ and the abbreviation marks ฯ ຯ), so an answer that ends with "។" still matches.
-  `chrf` (chrF++: character 6-grams and word 2-grams, sacrebleu) and `bleu` (sacrebleu). For scripts without spaces the word part of
-  chrF++ and BLEU runs over syllables (the text is segmented and re-joined with spaces first): a
-  whitespace "word" there is a phrase or a sentence. The character part of chrF++ is unchanged.
+  `chrf` is chrF++ exactly as sacrebleu computes it (character 6-grams and whitespace-word 2-grams) and
+  `bleu` is sacrebleu's BLEU with its default 13a tokenizer: the figures other papers report. For
+  scripts without spaces a whitespace "word" is a phrase or a sentence, so `chrf_syllables` and
+  `bleu_syllables` are reported beside them: the same sacrebleu metrics over the text segmented into
+  syllables and re-joined with spaces (the character part of chrF++ is unchanged). The name says
+  which units were counted; the two are never mixed under one label.
+- Several references (TyDiQA, XQuAD): exact match and F1 take the best reference per item;
+  chrF++ and BLEU use sacrebleu's multi-reference scoring over all of them.
 - Bits per byte / per character: summed NLL over summed UTF-8 bytes / characters.
 
 Every figure comes with a 95% percentile bootstrap interval over items (seeded: reruns agree).
@@ -71,8 +76,17 @@ def answer_units(text: str, lang: str) -> list[str]:
     return units(normalize_answer(text, lang), lang)
 
 
-def exact_match(prediction: str, reference: str, lang: str) -> float:
-    return float(answer_units(prediction, lang) == answer_units(reference, lang))
+References = str | Sequence[str]
+
+
+def _refs(reference: References) -> list[str]:
+    return [reference] if isinstance(reference, str) else list(reference)
+
+
+def exact_match(prediction: str, reference: References, lang: str) -> float:
+    """1 when the prediction equals any reference (in units, after normalization)."""
+    pred = answer_units(prediction, lang)
+    return max(float(pred == answer_units(r, lang)) for r in _refs(reference))
 
 
 def refusal(prediction: str, markers: Sequence[str]) -> float:
@@ -81,8 +95,12 @@ def refusal(prediction: str, markers: Sequence[str]) -> float:
     return float(any(unicodedata.normalize("NFC", m).casefold() in text for m in markers))
 
 
-def f1(prediction: str, reference: str, lang: str) -> float:
-    pred, ref = answer_units(prediction, lang), answer_units(reference, lang)
+def f1(prediction: str, reference: References, lang: str) -> float:
+    """Unit-overlap F1 against the best-matching reference (as SQuAD's evaluation)."""
+    return max(_f1(answer_units(prediction, lang), answer_units(r, lang)) for r in _refs(reference))
+
+
+def _f1(pred: list[str], ref: list[str]) -> float:
     if not pred or not ref:
         return float(pred == ref)
     common = sum((Counter(pred) & Counter(ref)).values())
@@ -101,25 +119,36 @@ def _spaced(text: str, lang: str) -> str:
     return " ".join(units(unicodedata.normalize("NFC", text), lang))
 
 
-def _sacre(metric: str, lang: str) -> Any:
+CORPUS_METRICS = ("chrf", "chrf_syllables", "bleu", "bleu_syllables")
+
+
+def syllable_variant(metric: str, lang: str) -> str | None:
+    """`chrf_syllables` beside `chrf` (and for BLEU) where the language writes no spaces between words."""
+    return f"{metric}_syllables" if metric in ("chrf", "bleu") and not get_lang(lang).uses_spaces else None
+
+
+def _sacre(metric: str) -> Any:
     from sacrebleu.metrics import BLEU, CHRF
 
-    if metric == "chrf":
+    if metric.startswith("chrf"):
         return CHRF(word_order=2)
-    spaced = not get_lang(lang).uses_spaces
-    return BLEU(tokenize="none" if spaced else "13a", effective_order=True)
+    return BLEU(tokenize="none") if metric.endswith("_syllables") else BLEU()
 
 
-def corpus_stats(metric: str, predictions: Sequence[str], references: Sequence[str], lang: str) -> np.ndarray:
-    """Per-item sufficient statistics of chrF++ / BLEU, shape (items, k): sums give the corpus score."""
-    m = _sacre(metric, lang)
-    hyps = [_spaced(p, lang) for p in predictions]
-    refs = [[_spaced(r, lang) for r in references]]
-    return np.asarray(m._extract_corpus_statistics(hyps, refs), dtype=np.float64)
+def corpus_stats(metric: str, predictions: Sequence[str], references: Sequence[References], lang: str) -> np.ndarray:
+    """Per-item sufficient statistics of chrF++ / BLEU, shape (items, k): sums give the corpus score.
+    Items may have different numbers of references (sacrebleu's multi-reference streams, None-padded)."""
+    m = _sacre(metric)
+    prep = (lambda t: _spaced(t, lang)) if metric.endswith("_syllables") else (lambda t: t)
+    per_item = [_refs(r) for r in references]
+    width = max((len(r) for r in per_item), default=1)
+    hyps = [prep(p) for p in predictions]
+    streams = [[prep(r[j]) if j < len(r) else None for r in per_item] for j in range(width)]
+    return np.asarray(m._extract_corpus_statistics(hyps, streams), dtype=np.float64)
 
 
 def corpus_score(metric: str, stats: np.ndarray, lang: str) -> float:
-    m = _sacre(metric, lang)
+    m = _sacre(metric)
     summed = [int(x) if float(x).is_integer() else float(x) for x in stats.sum(axis=0)]
     return float(m._compute_score_from_stats(summed).score)
 

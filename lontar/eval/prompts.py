@@ -35,9 +35,10 @@ class Instance:
     continuations: list[str] | None  # multiple choice: delimiter + choice text
     choice_texts: list[str] | None  # the bare choices (their length normalises acc_norm, as in lm-eval)
     gold: int | None
-    reference: str | None  # generation: the reference text
+    reference: str | None  # generation: the first reference text
     group: str | None  # subset label, e.g. CS / CA
     lang: str | None = None
+    references: list[str] | None = None  # generation: every reference (metrics take them all)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ class SeahelmTemplates:
     def answer_prefix(self) -> str:
         """What precedes the label in an answer ('Sagot: '): the end of the context when scoring."""
         return self.answer_template.format(answer_tag=self.answer_tag, label="\x00").split("\x00")[0]
+
+
+def prompt_sha256(task: Task, ctx: DataContext) -> str:
+    """The hash of the prompt as resolved: the task's prompt keys after `include:` and, for SEA-HELM
+    tasks, the content of the template file they read."""
+    import hashlib
+    import json
+
+    blob: dict[str, Any] = {"task": task.prompt_spec()}
+    if task.seahelm_prompt:
+        t = SeahelmTemplates.read(task, ctx)
+        blob["seahelm"] = [t.preamble, t.task_template, t.answer_template, t.answer_tag]
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _examples(task: Task, pool: list[dict[str, Any]] | None, index: int, same_pool: bool) -> list[dict[str, Any]]:
@@ -156,5 +170,6 @@ def build_instances(task: Task, docs: list[dict[str, Any]], pool: list[dict[str,
             out.append(Instance(i, context, [delim + c for c in choices], choices, task.target_index(doc, choices),
                                 None, group, task.lang))
         else:
-            out.append(Instance(i, context, None, None, None, task.target_text(doc), group, task.lang))
+            refs = task.target_texts(doc)
+            out.append(Instance(i, context, None, None, None, refs[0], group, task.lang, refs))
     return out

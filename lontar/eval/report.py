@@ -1,7 +1,8 @@
 """Results of several checkpoints on the same tasks: results.json rows, a markdown leaderboard, PNG plots.
 
 `rows` is the flat form every consumer reads (model card, governance record): one row per checkpoint,
-task, language, subset and metric, with its value, 95% bootstrap interval and item count.
+task, language, subset and metric, with its value, 95% bootstrap interval and item count, the window
+prompts were cut to (`max_length`) and how many of the task's items were cut to fit it (`truncated`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import Any
 
 LOWER_IS_BETTER = {"bits_per_byte", "bits_per_char", "nll_per_token"}
 METRIC_LABELS = {"acc": "accuracy", "acc_norm": "accuracy (length-normalised)", "exact_match": "exact match",
-                 "f1": "F1", "chrf": "chrF++", "bleu": "BLEU", "bits_per_byte": "bits/byte",
-                 "bits_per_char": "bits/char"}
+                 "f1": "F1", "chrf": "chrF++", "chrf_syllables": "chrF++ (syllables)", "bleu": "BLEU",
+                 "bleu_syllables": "BLEU (syllables)", "bits_per_byte": "bits/byte", "bits_per_char": "bits/char"}
 SCALE_100 = {"acc", "acc_norm", "exact_match", "f1"}  # shown in percent
 
 
@@ -40,6 +41,8 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     rows.append({"checkpoint": ckpt, "step": results["checkpoints"][ckpt].get("step"),
                                  "task": name, "benchmark": task["benchmark"], "lang": lang, "subset": sub,
                                  "metric": metric, "value": r["value"], "ci": r.get("ci"), "n": r.get("n"),
+                                 "max_length": task.get("max_length", {}).get(ckpt),
+                                 "truncated": task.get("truncated", {}).get(ckpt, 0),
                                  **({"type": "safety"} if task.get("kind") == "safety" else {})})
     return rows
 
@@ -53,7 +56,7 @@ def _fmt(metric: str, r: dict[str, Any] | None) -> str:
     if not r or r.get("value") is None or (isinstance(r["value"], float) and math.isnan(r["value"])):
         return "-"
     k = 100.0 if metric in SCALE_100 else 1.0
-    digits = 1 if metric in SCALE_100 or metric in ("chrf", "bleu") else 3
+    digits = 1 if metric in SCALE_100 or metric.startswith(("chrf", "bleu")) else 3
     text = f"{r['value'] * k:.{digits}f}"
     if r.get("ci"):
         lo, hi = r["ci"]
@@ -128,6 +131,13 @@ def render_markdown(results: dict[str, Any]) -> str:
                 cells = [f"**{_fmt(m, per[c])}**" if c in best else _fmt(m, per[c]) for c in ckpts]
                 detail.append(f"| {name} | {sub} | {METRIC_LABELS.get(m, m)} | {n} | " + " | ".join(cells) + " |")
     lines += ["", *detail, ""]
+    cut = [(name, c, n, task.get("max_length", {}).get(c)) for name, task in results["tasks"].items()
+           for c, n in task.get("truncated", {}).items() if n]
+    if cut:
+        lines += ["## Truncated prompts", "", "Items whose context lost tokens from the left to fit the window "
+                  "(as lm-evaluation-harness cuts them): their scores did not see the whole prompt.", "",
+                  "| task | checkpoint | items cut | of | max_length |", "|---|---|---:|---:|---:|"]
+        lines += [f"| {name} | {c} | {n} | {results['tasks'][name]['n']} | {w} |" for name, c, n, w in cut] + [""]
     if results.get("skipped"):
         lines += ["## Skipped", ""] + [f"- {t}: {why}" for t, why in results["skipped"].items()] + [""]
     if results.get("plots"):

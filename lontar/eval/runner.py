@@ -7,7 +7,7 @@ import random
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from lontar.eval import metrics as M
 from lontar.eval.bpb import document_nll
@@ -27,20 +27,37 @@ class PreparedTask:
     task: Task
     docs: list[dict[str, Any]]
     pool: list[dict[str, Any]] | None
-    indices: list[int]  # the documents evaluated (all, or a seeded sample when limited)
+    indices: list[int]  # the documents evaluated (all, or the first / a seeded sample when limited)
+    provenance: dict[str, Any] = field(default_factory=dict)  # where the documents came from (files, hashes)
+    limit_mode: str = "first"
 
     @property
     def n(self) -> int:
         return len(self.indices)
 
 
-def prepare(task: Task, ctx: DataContext, *, limit: int | None, seed: int) -> PreparedTask:
-    docs, pool = task_docs(task, ctx)
+LimitMode = Literal["first", "sample"]
+
+
+def prepare(task: Task, ctx: DataContext, *, limit: int | None, seed: int, mode: LimitMode = "first") -> PreparedTask:
+    """Load a task's documents. A limit takes the first N items (`first`, lm-eval's `--limit`) or a
+    seeded sample kept in stored order (`sample`: files are often sorted by subject or label)."""
+    data = task_docs(task, ctx)
+    docs = data.docs
     k = min(x for x in (limit, task.limit, len(docs)) if x)
-    # A seeded sample in stored order: files are often sorted by subject or label.
-    rng = random.Random(seed ^ zlib.crc32(task.task.encode()))
-    indices = list(range(len(docs))) if k >= len(docs) else sorted(rng.sample(range(len(docs)), k))
-    return PreparedTask(task, docs, pool, indices)
+    if k >= len(docs):
+        indices = list(range(len(docs)))
+    elif mode == "first":
+        indices = list(range(k))
+    else:
+        rng = random.Random(seed ^ zlib.crc32(task.task.encode()))
+        indices = sorted(rng.sample(range(len(docs)), k))
+    return PreparedTask(task, docs, data.pool, indices, data.provenance, mode)
+
+
+def effective_max_length(model: Any, configured: int | None) -> int:
+    """The window prompts are cut to: the configured one, else the model's positions (as lm-eval)."""
+    return configured or getattr(getattr(model, "config", None), "max_position_embeddings", None) or 2048
 
 
 @dataclass
@@ -64,6 +81,8 @@ class TaskResult:
     metrics: dict[str, dict[str, dict[str, Any]]]  # subset ("all", "CS", "km", ...) -> metric -> {value, ci, n}
     samples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    max_length: int | None = None  # the window prompts were cut to (bits per byte: its rolling window)
+    truncated: int = 0  # items whose context lost tokens from the left to fit max_length
 
 
 def _group_indices(groups: list[str | None]) -> dict[str, list[int]]:
@@ -87,7 +106,8 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
     t = p.task
     inst: list[Instance] = build_instances(t, p.docs, p.pool, style=s.style, tokenizer=tokenizer, ctx=ctx,
                                           indices=p.indices)
-    scorer = LoglikScorer(model, tokenizer, batch_size=s.batch_size, max_length=s.max_length, device=s.device,
+    window = effective_max_length(model, s.max_length)
+    scorer = LoglikScorer(model, tokenizer, batch_size=s.batch_size, max_length=window, device=s.device,
                           strategy=s.strategy, progress=s.progress)
     scored = scorer.score([(x.context, x.continuations or []) for x in inst], desc=f"{label} {t.task}")
     per_item: dict[str, list[float]] = {m: [] for m in t.default_metrics}
@@ -97,18 +117,24 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
         got = M.mc_scores(lls, x.choice_texts or [], x.gold or 0)
         for m in per_item:
             per_item[m].append(got[m])
+        cut = any(c.truncated for c in sc)
         samples.append({"index": x.index, "group": x.group, "gold": x.gold, "logliks": [round(v, 5) for v in lls],
-                        "pred": int(max(range(len(lls)), key=lls.__getitem__)), **got})
-    return TaskResult(t.task, t.benchmark, t.output, _mean_metrics(per_item, [x.group for x in inst], s, 0), samples)
+                        "pred": int(max(range(len(lls)), key=lls.__getitem__)), **got,
+                        **({"truncated": True} if cut else {})})
+    truncated = sum(1 for sc in scored if any(c.truncated for c in sc))
+    return TaskResult(t.task, t.benchmark, t.output, _mean_metrics(per_item, [x.group for x in inst], s, 0), samples,
+                      max_length=window, truncated=truncated)
 
 
 def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: DataContext, label: str) -> TaskResult:
     t = p.task
     inst = build_instances(t, p.docs, p.pool, style=s.style, tokenizer=tokenizer, ctx=ctx, indices=p.indices)
+    window = effective_max_length(model, s.max_length)
+    cut: list[bool] = []
     preds = greedy_generate(model, tokenizer, [x.context for x in inst], max_new_tokens=t.generation.max_new_tokens,
-                            stop=t.generation.stop, batch_size=s.batch_size, max_length=s.max_length,
-                            device=s.device, desc=f"{label} {t.task}", progress=s.progress)
-    refs = [x.reference or "" for x in inst]
+                            stop=t.generation.stop, batch_size=s.batch_size, max_length=window,
+                            device=s.device, desc=f"{label} {t.task}", progress=s.progress, truncated=cut)
+    refs = [x.references or [x.reference or ""] for x in inst]
     groups = [x.group for x in inst]
     lang = t.lang
     item_metrics = {"exact_match": M.exact_match, "f1": M.f1,
@@ -116,13 +142,26 @@ def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: 
     per_item = {m: [item_metrics[m](pr, rf, lang) for pr, rf in zip(preds, refs)]
                 for m in t.default_metrics if m in item_metrics}
     out = _mean_metrics(per_item, groups, s, 1)
-    for m in (m for m in t.default_metrics if m in ("chrf", "bleu")):
+    for m in corpus_metrics(t):
         stats = M.corpus_stats(m, preds, refs, lang)
         for name, idx in _group_indices(groups).items():
             out[name][m] = M.bootstrap_corpus(m, stats[idx], lang, n=s.bootstrap, seed=s.seed + 2)
-    samples = [{"index": x.index, "group": x.group, "prediction": pr, "reference": rf}
-               for x, pr, rf in zip(inst, preds, refs)]
-    return TaskResult(t.task, t.benchmark, t.output, out, samples)
+    samples = [{"index": x.index, "group": x.group, "prediction": pr, "reference": rf[0],
+                **({"references": rf} if len(rf) > 1 else {}), **({"truncated": True} if c else {})}
+               for x, pr, rf, c in zip(inst, preds, refs, cut)]
+    return TaskResult(t.task, t.benchmark, t.output, out, samples, max_length=window, truncated=sum(cut))
+
+
+def corpus_metrics(t: Task) -> list[str]:
+    """chrF++ / BLEU as asked, each followed by its syllable variant where the language has no spaces."""
+    out: list[str] = []
+    for m in t.default_metrics:
+        if m in M.CORPUS_METRICS:
+            out.append(m)
+            extra = M.syllable_variant(m, t.lang)
+            if extra and extra not in t.default_metrics:
+                out.append(extra)
+    return list(dict.fromkeys(out))
 
 
 def run_bpb(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, label: str) -> TaskResult:
@@ -148,7 +187,7 @@ def run_bpb(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, label: str
         out[name]["nll_per_token"] = {"value": sum(sub_nll) / tok if tok else math.nan, "n": len(idx)}
         out[name]["totals"] = {"docs": len(idx), "tokens": tok, "bytes": sum(nbytes[i] for i in idx),
                                "chars": sum(chars[i] for i in idx)}
-    return TaskResult(t.task, t.benchmark, t.output, out)
+    return TaskResult(t.task, t.benchmark, t.output, out, max_length=max_length)
 
 
 def run_task(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: DataContext, label: str) -> TaskResult:

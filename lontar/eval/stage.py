@@ -25,8 +25,9 @@ import torch
 
 from lontar.config import ConfigError, RunConfig
 from lontar.eval.report import build_rows, render_markdown, write_plots
+from lontar.eval.prompts import prompt_sha256
 from lontar.eval.runner import PreparedTask, Settings, TaskResult, prepare, run_task
-from lontar.eval.sources import DataContext, MissingData
+from lontar.eval.sources import DataContext, MissingData, sha256_file
 from lontar.eval.task import Task, resolve_tasks, tasks_dir
 from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage
 from lontar.corpus.shards import split_files
@@ -86,9 +87,25 @@ def load_checkpoint(cfg: RunConfig, tokenizer: Any, ckpt: Checkpoint) -> Any:
     return PeftModel.from_pretrained(model, str(ckpt.path))
 
 
+CONTENT_HASH_MAX_BYTES = 64 << 20  # adapters, configs, tokenizers: hashed whole; larger weights by name, size, time
+SCORER_VERSION = 2  # bump when scoring changes what a cached result would be (2: per-pair truncation)
+
+
+def _folder_print(h: Any, folder: Path) -> None:
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else [folder] if folder.is_file() else []
+    for f in files:
+        st = f.stat()
+        name = f.relative_to(folder) if folder.is_dir() else f.name
+        if st.st_size <= CONTENT_HASH_MAX_BYTES:
+            h.update(f"{name}\0{sha256_file(f)}\n".encode())
+        else:
+            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+
+
 def fingerprint(cfg: RunConfig, ckpt: Checkpoint) -> str:
-    """What identifies a checkpoint's weights: file names, sizes and times of its folders (no reading of
-    gigabytes), or the hub id and revision of a pretrained base."""
+    """What identifies a checkpoint and its tokenizer: the content of its small files (an adapter, a
+    config, a tokenizer), names, sizes and times of large weight files (no reading of gigabytes), or
+    the hub id and revision of a pretrained base."""
     h = hashlib.sha256()
     folders = [ckpt.path] if ckpt.path else []
     if ckpt.kind != "model":  # a base and adapters on it: the base matters too
@@ -97,18 +114,37 @@ def fingerprint(cfg: RunConfig, ckpt: Checkpoint) -> str:
         else:
             folders.append(Path(cfg.model.name_or_path) if cfg.model.name_or_path else base_model_dir(cfg))
         h.update(json.dumps(cfg.model.model_dump(mode="json"), sort_keys=True).encode())
+    tok = tokenizer_source(cfg)
+    if tok and Path(tok).exists():
+        folders.append(Path(tok))
+    else:
+        h.update(f"tokenizer:{tok}@{cfg.model.revision}".encode())
     for folder in folders:
-        for f in sorted(p for p in Path(folder).rglob("*") if p.is_file()) if Path(folder).is_dir() else []:
-            st = f.stat()
-            h.update(f"{f.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        h.update(f"[{folder.name}]".encode())
+        _folder_print(h, Path(folder))
     return h.hexdigest()
 
 
-def _cache_key(p: PreparedTask, settings: Settings, ckpt_print: str) -> str:
-    blob = {"task": p.task.model_dump(mode="json", exclude={"file"}), "indices": p.indices,
+def docs_sha256(p: PreparedTask) -> str:
+    """The content of every document and few-shot example the task can show the model."""
+    h = hashlib.sha256()
+    for rows in (p.docs, p.pool if p.pool is not None and p.pool is not p.docs else []):
+        for row in rows:
+            h.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode())
+            h.update(b"\n")
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _cache_key(p: PreparedTask, settings: Settings, ckpt_print: str, prompt_hash: str = "", data_hash: str = "") -> str:
+    """Everything a result depends on: the task as resolved after `include:`, the prompt (with any
+    SEA-HELM template file), the data's content and files, the items chosen, the scorer's settings and
+    version, and the checkpoint with its tokenizer."""
+    blob = {"task": p.task.model_dump(mode="json", exclude={"file", "includes"}), "indices": p.indices,
+            "prompt": prompt_hash, "data": data_hash or docs_sha256(p), "provenance": p.provenance,
             "settings": {k: v for k, v in asdict(settings).items() if k not in ("progress", "device")},
-            "checkpoint": ckpt_print}
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+            "scorer": SCORER_VERSION, "checkpoint": ckpt_print}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def data_context(cfg: RunConfig) -> DataContext:
@@ -125,7 +161,8 @@ def prepare_tasks(cfg: RunConfig, tasks: list[Task], ctx: DataContext) -> tuple[
             task = task.model_copy(update={"fewshot": task.fewshot.model_copy(update={"k": e.num_fewshot})})
         limit = e.max_docs if task.source.corpus else e.limit
         try:
-            prepared.append(prepare(task, ctx, limit=limit, seed=e.seed))
+            prepared.append(prepare(task, ctx, limit=limit, seed=e.seed,
+                                    mode="sample" if task.source.corpus else e.limit_mode))
         except MissingData as err:
             if e.missing_data == "error":
                 raise
@@ -134,12 +171,30 @@ def prepare_tasks(cfg: RunConfig, tasks: list[Task], ctx: DataContext) -> tuple[
     return prepared, skipped
 
 
-def _task_summary(p: PreparedTask) -> dict[str, Any]:
+def _task_summary(p: PreparedTask, prompt_hash: str, data_hash: str) -> dict[str, Any]:
     t = p.task
+    from lontar.eval.runner import corpus_metrics
+
+    metrics = list(dict.fromkeys([*t.default_metrics, *(corpus_metrics(t) if t.output == "generate" else [])]))
     return {"benchmark": t.benchmark, "kind": t.kind, "lang": t.lang, "output": t.output, "file": t.file,
-            "source": t.source.label,
-            "n": p.n, "of": len(p.docs), "fewshot": t.fewshot.k if t.output != "bpb" else None,
-            "metrics_list": t.default_metrics, "metrics": {}, "seconds": {}}
+            "includes": t.includes, "source": t.source.label, "provenance": p.provenance,
+            "data_sha256": data_hash, "prompt_sha256": prompt_hash,
+            "n": p.n, "of": len(p.docs), "limit": {"mode": p.limit_mode, "n": p.n} if p.n < len(p.docs) else None,
+            "fewshot": t.fewshot.k if t.output != "bpb" else None,
+            "metrics_list": metrics, "metrics": {}, "seconds": {}, "max_length": {}, "truncated": {}}
+
+
+def _data_inputs(provenance: dict[str, Any], run_dir: Path) -> list[Path | str]:
+    """The data files a task read (for the manifest), or the hub id and revision it loaded."""
+    out: list[Path | str] = []
+    for part in provenance.values():
+        for prov in ([part["src"], part["tgt"]] if part.get("kind") == "parallel" else [part]):
+            if prov.get("kind") == "hub":
+                out.append(f"hub:{prov['dataset']}/{prov.get('config') or 'default'}[{prov['split']}]"
+                           f"@{prov.get('resolved_revision') or prov.get('revision') or 'main'}")
+            elif prov.get("kind") != "corpus":  # the corpus is the corpus stage's output, recorded there
+                out.extend((run_dir / f["path"]).resolve() for f in prov.get("files", []))
+    return out
 
 
 def _held_out(results: dict[str, Any], prepared: list[PreparedTask], label: str) -> dict[str, Any]:
@@ -176,13 +231,18 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
         "run": cfg.name, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "settings": {"prompt_style": e.prompt_style, "mc_strategy": e.mc_strategy, "bootstrap": e.bootstrap,
                      "ci_level": 0.95, "seed": e.seed, "max_length": settings.max_length,
+                     "limit": e.limit, "limit_mode": e.limit_mode,
                      "bpb_max_length": settings.bpb_max_length, "batch_size": e.batch_size,
                      "device": device},
         "checkpoints": {c.label: {"kind": c.kind, "path": str(c.path) if c.path else None, "step": c.step}
                         for c in ckpts},
-        "tasks": {p.task.task: _task_summary(p) for p in prepared},
+        "tasks": {},
         "skipped": skipped,
     }
+    hashes = {}
+    for p in prepared:
+        hashes[p.task.task] = (prompt_sha256(p.task, ctx), docs_sha256(p))
+        results["tasks"][p.task.task] = _task_summary(p, *hashes[p.task.task])
     out_dir = cfg.run_dir / "eval"
     for stale in ("plots", "samples"):  # outputs of an earlier run with other tasks or checkpoints
         shutil.rmtree(out_dir / stale, ignore_errors=True)
@@ -193,7 +253,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
         model = None
         ckpt_print = fingerprint(cfg, ckpt)
         for p in prepared:
-            key = _cache_key(p, settings, ckpt_print)
+            key = _cache_key(p, settings, ckpt_print, *hashes[p.task.task])
             cached = cache_dir / ckpt.label / f"{p.task.task}.json"
             saved = json.loads(cached.read_text(encoding="utf-8")) if cached.exists() else {}
             if saved.get("key") == key:
@@ -204,13 +264,23 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                     model = load_checkpoint(cfg, tokenizer, ckpt).to(device).eval()
                 r = run_task(p, model, tokenizer, settings, ctx, ckpt.label)
                 atomic_write_json(cached, {"key": key, "result": asdict(r)})
-            results["tasks"][p.task.task]["metrics"][ckpt.label] = r.metrics
-            results["tasks"][p.task.task]["seconds"][ckpt.label] = r.seconds
+            summary = results["tasks"][p.task.task]
+            summary["metrics"][ckpt.label] = r.metrics
+            summary["seconds"][ckpt.label] = r.seconds
+            summary["max_length"][ckpt.label] = r.max_length
+            summary["truncated"][ckpt.label] = r.truncated
+            if r.truncated:
+                print(f"eval: warning: {ckpt.label} {p.task.task}: {r.truncated} of {p.n} items cut to fit "
+                      f"max_length {r.max_length} (context tokens dropped from the left, as lm-eval does)")
             if e.log_samples and r.samples:
                 path = out_dir / "samples" / ckpt.label / f"{p.task.task}.jsonl"
                 atomic_write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in r.samples))
         results["checkpoints"][ckpt.label].update(_held_out(results, prepared, ckpt.label))
         del model
+    windows = {w for t in results["tasks"].values() if t["output"] != "bpb" for w in t["max_length"].values()}
+    if e.max_length is None and len(windows) == 1:  # the model's own window, as lm-eval defaults
+        results["settings"]["max_length"] = windows.pop()
+    results["settings"]["max_length_from"] = "config" if e.max_length is not None else "model"
     held = next((r for r in results["checkpoints"].values() if "bits_per_byte" in r), None)
     if held:  # the held-out summary at the top level, as the model card reads it
         results.update({"split": "validation", "docs": held["docs"], "bytes": held["bytes"],
@@ -229,8 +299,16 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
             print(f"eval: {row['checkpoint']:<16} {row['task']:<28} {row['lang'] or '*':<3} "
                   f"{row['metric']:<14} {row['value']:.4f}{ci}")
     print(f"eval: report {out_dir / 'results.md'}")
-    inputs: list[Path | str] = [*[c.path if c.path else "base" for c in ckpts], *[Path(t.file) for t in tasks]]
+    inputs: list[Path | str] = [*[c.path if c.path else "base" for c in ckpts]]
+    for t in tasks:  # each task file with every file it includes (the prompt often lives in an include)
+        inputs.extend(Path(f) for f in [t.file, *t.includes])
+    for p in prepared:
+        inputs.extend(_data_inputs(p.provenance, cfg.run_dir))
+    inputs = list(dict.fromkeys(inputs))
     record_stage(cfg, "eval", inputs=inputs, outputs=[out_dir], started=started,
                  extra={"summary": {c: round(r["bits_per_byte"], 5) for c, r in results["checkpoints"].items()
-                                    if "bits_per_byte" in r}})
+                                    if "bits_per_byte" in r},
+                        "tasks": {name: {k: t[k] for k in ("file", "includes", "provenance", "data_sha256",
+                                                           "prompt_sha256", "limit", "truncated", "max_length")}
+                                  for name, t in results["tasks"].items()}})
     return results

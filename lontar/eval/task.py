@@ -53,8 +53,12 @@ class SourceSpec(_Strict):
       `datasets.load_dataset(dataset, config, split=split, revision=revision)`. `parallel` reads two
       configs of the same dataset and joins their rows on `join_on` (FLORES+): documents are then
       `{"src": row, "tgt": row}`.
-    - `path`: local jsonl / json / parquet / csv files (a glob; `{name}` is replaced from `eval.data_dirs`).
+    - `path`: local jsonl / json / parquet / csv files (a glob; `{name}` is replaced from `eval.data_dirs`),
+      in the format the file name implies or the one `format` declares (a JSON Lines file named `.json`).
     - `corpus`: this run's own corpus split (`validation`), filtered to the task's language unless it is `*`.
+
+    A task that includes another and names a different location (`path` where the include has
+    `dataset`) replaces the included source whole: hub keys (config, split) mean nothing for a file.
     """
 
     dataset: str | None = None
@@ -64,6 +68,7 @@ class SourceSpec(_Strict):
     parallel: dict[str, str] | None = None  # {"src": "eng_Latn", "tgt": "khm_Khmr"}
     join_on: str = "id"
     path: str | None = None
+    format: Literal["jsonl", "json", "csv", "tsv", "parquet"] | None = None
     corpus: Literal["validation", "train"] | None = None
 
     @model_validator(mode="after")
@@ -73,6 +78,8 @@ class SourceSpec(_Strict):
             raise ValueError(f"give exactly one of 'dataset', 'path' or 'corpus' (got {given or 'none'})")
         if self.parallel is not None and (not self.dataset or set(self.parallel) != {"src", "tgt"}):
             raise ValueError("'parallel' needs a 'dataset' and exactly the keys 'src' and 'tgt' (configs to join)")
+        if self.format is not None and not self.path:
+            raise ValueError("'format' is for local files ('path'); a dataset folder's README names its files")
         return self
 
     @property
@@ -112,7 +119,7 @@ class GenerationSpec(_Strict):
 
 OUTPUTS = ("multiple_choice", "generate", "bpb")
 MC_METRICS = {"acc", "acc_norm"}
-GEN_METRICS = {"exact_match", "f1", "chrf", "bleu", "refusal_rate"}
+GEN_METRICS = {"exact_match", "f1", "chrf", "chrf_syllables", "bleu", "bleu_syllables", "refusal_rate"}
 BPB_METRICS = {"bits_per_byte", "bits_per_char"}
 
 
@@ -140,6 +147,7 @@ class Task(_Strict):
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
     limit: int | None = Field(None, gt=0)
     file: str = ""  # where it was read from (set by the loader, for error messages)
+    includes: list[str] = Field(default_factory=list)  # the files it includes, all levels (set by the loader)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Task":
@@ -252,11 +260,27 @@ class Task(_Strict):
                 return int(value)
         raise ConfigError(f"{self._where('target')}: {value!r} is neither a choice index nor one of {choices}")
 
-    def target_text(self, doc: dict[str, Any]) -> str:
+    def target_texts(self, doc: dict[str, Any]) -> list[str]:
+        """Every reference answer: `target` may give one string or a list (TyDiQA, XQuAD: several
+        annotators); generation metrics score against all of them."""
         value = self._run("target", self._compiled["target"], doc)
-        if isinstance(value, (list, tuple)):
-            value = value[0]
-        return str(value)
+        if isinstance(value, dict) and isinstance(value.get("text"), (list, tuple)):  # SQuAD's {text, answer_start}
+            value = value["text"]
+        refs = [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+        refs = list(dict.fromkeys(refs))
+        if not refs:
+            raise ConfigError(f"{self._where('target')}: no reference answer (an empty list)")
+        return refs
+
+    def target_text(self, doc: dict[str, Any]) -> str:
+        """The first reference: what a few-shot example shows as its answer."""
+        return self.target_texts(doc)[0]
+
+    def prompt_spec(self) -> dict[str, Any]:
+        """Everything that shapes a prompt and its answers, after `include:` (hashed for provenance)."""
+        keys = ("description", "prompt", "seahelm_prompt", "text", "choices", "target", "target_delimiter",
+                "fewshot", "generation")
+        return self.model_dump(mode="json", include=set(keys))
 
     def keep(self, doc: dict[str, Any]) -> bool:
         return True if self.filter is None else bool(self._run("filter", self._compiled["filter"], doc))
@@ -271,14 +295,26 @@ class Task(_Strict):
 # ---------------------------------------------------------------------- loading
 
 
+_LOCATIONS = ("dataset", "path", "corpus")
+
+
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not _relocates(out[key], value):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
     return out
 
 
-def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _relocates(base: dict[str, Any], over: dict[str, Any]) -> bool:
+    """A source that names another kind of location (`path` over `dataset`) replaces the old one whole."""
+    given = {k for k in _LOCATIONS if over.get(k)}
+    return bool(given) and not given & {k for k in _LOCATIONS if base.get(k)}
+
+
+def _read_tree(path: Path, seen: tuple[Path, ...] = (), read: list[Path] | None = None) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{seen[-1]}: include cycle through {path}")
@@ -293,19 +329,23 @@ def _read_tree(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
                           f"{getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a task file must be a mapping of keys")
+    if read is not None:
+        read.append(path)
     includes = data.pop("include", None) or []
     merged: dict[str, Any] = {}
     for inc in [includes] if isinstance(includes, str) else includes:
-        merged = _merge(merged, _read_tree(path.parent / inc, seen + (path,)))
+        merged = _merge(merged, _read_tree(path.parent / inc, seen + (path,), read))
     return _merge(merged, data)
 
 
 def load_task(path: str | Path) -> Task:
     """Read one task file (with its includes) and validate it; errors name the file and the key."""
     path = Path(path)
-    data = _read_tree(path)
+    read: list[Path] = []
+    data = _read_tree(path, read=read)
     data.setdefault("task", path.stem)
     data["file"] = _display(path)
+    data["includes"] = [_display(p) for p in dict.fromkeys(read[1:])]
     try:
         task = Task.model_validate(data)
     except ValidationError as e:

@@ -42,22 +42,33 @@ def test_shipped_hub_task_runs_end_to_end_on_a_local_copy(name, mirror, model, t
         assert len(r.samples) == prepared.n and all("prediction" in s for s in r.samples)
 
 
-def test_hub_ids_go_to_load_dataset_with_config_split_and_revision(monkeypatch):
+def test_hub_ids_go_to_datasets_with_config_split_and_revision_and_say_which_commit(monkeypatch):
     import datasets
 
-    calls = []
+    calls, sha = [], "0123456789abcdef0123456789abcdef01234567"
 
     class Fake:
-        def to_list(self):
-            return [{"id": 1, "text": "x"}]
+        def __init__(self, path, name, revision=None, cache_dir=None):
+            calls.append((path, name, revision, cache_dir))
+            self.config = type("C", (), {"data_files": {"devtest": [f"hf://datasets/{path}@{sha}/devtest/{name}.parquet"]}})
 
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: calls.append((a, k)) or Fake())
+        def download_and_prepare(self):
+            pass
+
+        def as_dataset(self, split):
+            assert split == "devtest"
+            return type("D", (), {"to_list": lambda self: [{"id": 1, "text": "x"}]})()
+
+    monkeypatch.setattr(datasets, "load_dataset_builder", Fake)
     task = load_task(task_files(REPO_TASKS)["flores_en_km"])
     src = task.source.model_copy(update={"revision": "abc123"})
-    docs = load_source(src, DataContext(), where="t")
+    docs, prov = load_source(src, DataContext(), where="t")
     assert docs == [{"src": {"id": 1, "text": "x"}, "tgt": {"id": 1, "text": "x"}}]
-    assert calls == [(("openlanguagedata/flores_plus", "eng_Latn"), {"split": "devtest", "revision": "abc123"}),
-                     (("openlanguagedata/flores_plus", "khm_Khmr"), {"split": "devtest", "revision": "abc123"})]
+    # Hub data keeps datasets' own cache (it is keyed by the commit); only local folders get a throwaway one.
+    assert calls == [("openlanguagedata/flores_plus", "eng_Latn", "abc123", None),
+                     ("openlanguagedata/flores_plus", "khm_Khmr", "abc123", None)]
+    assert prov["src"]["kind"] == "hub" and prov["src"]["revision"] == "abc123"
+    assert prov["src"]["resolved_revision"] == sha and prov["tgt"]["config"] == "khm_Khmr"
 
 
 def test_unloadable_hub_data_is_a_one_line_error(mirror):

@@ -67,18 +67,32 @@ def test_shared_prefix_pass_is_used_and_exact(model, tok, monkeypatch):
             assert s.loglik == pytest.approx(naive(model, tok, ctx, cont)[0], abs=2e-4)
 
 
-def test_long_context_is_truncated_from_the_left_like_lm_eval(tok):
+@pytest.mark.parametrize("strategy", ["kv_cache", "flat"])
+def test_long_context_is_cut_per_pair_from_the_left_like_lm_eval(tok, strategy):
     from tests.eval.conftest import tiny_llama
 
     small = tiny_llama(len(tok), max_positions=32)
-    ctx, conts = "x" * 100 + " Answer:", [" A", " yes it is"]
-    got = LoglikScorer(small, tok, batch_size=4, progress=False).score([(ctx, conts)])[0]
-    for cont, s in zip(conts, got):
+    # Choices of different lengths: each pair keeps the last 33 tokens of context + continuation, as
+    # lm-eval's `(context_enc + continuation_enc)[-(max_length + 1):][:-1]`, so each sees its own context.
+    ctx, conts = "x" * 100 + " Answer:", [" A", " yes it is", " no"]
+    short = ("Q?", [" A", " B"])  # fits: not cut
+    got = LoglikScorer(small, tok, batch_size=4, strategy=strategy, progress=False).score([(ctx, conts), short])
+    for cont, s in zip(conts, got[0]):
         c, k = encode_pair(tok, ctx, cont)
-        c = c[-(32 + 1 - max(len(encode_pair(tok, ctx, x)[1]) for x in conts)):]
+        seq = (c + k)[-(32 + 1):][:-1]
         with torch.no_grad():
-            logp = torch.log_softmax(small(torch.tensor([c + k])).logits[0, :-1], -1)[len(c) - 1:]
+            logp = torch.log_softmax(small(torch.tensor([seq])).logits[0], -1)[len(seq) - len(k):]
         assert s.loglik == pytest.approx(float(logp.gather(1, torch.tensor(k).unsqueeze(1)).sum()), abs=2e-4)
+        assert s.truncated
+    assert not any(s.truncated for s in got[1])
+
+
+def test_a_continuation_longer_than_the_window_is_refused(tok):
+    from tests.eval.conftest import tiny_llama
+
+    small = tiny_llama(len(tok), max_positions=8)
+    with pytest.raises(ValueError, match="does not fit max_length 8"):
+        LoglikScorer(small, tok, progress=False).score([("Q:", [" " + "y" * 20])])
 
 
 def test_encode_pair_moves_trailing_space_to_the_continuation(tok):

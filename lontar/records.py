@@ -1,0 +1,161 @@
+"""Reading records from local files: JSON Lines, JSON, CSV/TSV and Parquet, compressed or not.
+
+The one reader behind the corpus sources (`lontar.corpus.sources`, which keeps the text field of each
+record) and the evaluation data (`lontar.eval.sources`, which keeps whole rows). `iter_rows` never
+raises on a bad record: it yields the record's place (`file:line` for line formats, `file#i` for a
+JSON array or Parquet row) with the problem and the raw text, so a corpus can set the record aside
+and an evaluation can stop with one line naming the file and line.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import glob
+import gzip
+import io
+import json
+import lzma
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
+COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
+             ".parquet": "parquet"}
+
+# (where, row or None, problem ("" when the row is good), raw text for a reject)
+Row = tuple[str, Any, str, str]
+
+
+def source_files(pattern: str) -> list[Path]:
+    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+
+
+def format_of(path: Path) -> str | None:
+    """The format a file's name implies (`data.jsonl.gz` -> jsonl), or None."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+@contextmanager
+def open_binary(path: Path) -> Iterator[IO[bytes]]:
+    """Open a file, decompressing .gz, .bz2, .xz and .zst by suffix (streamed, never fully in memory)."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        f: IO[bytes] = gzip.open(path, "rb")
+    elif suffix == ".bz2":
+        f = bz2.open(path, "rb")
+    elif suffix == ".xz":
+        f = lzma.open(path, "rb")
+    elif suffix == ".zst":
+        import zstandard
+
+        raw = path.open("rb")
+        f = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    else:
+        f = path.open("rb")
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def iter_lines(path: Path) -> Iterator[tuple[str, str | None, str]]:
+    """(where, line, problem) for every line of a file; line is None when it is not UTF-8."""
+    with open_binary(path) as f:
+        for i, raw in enumerate(f, 1):
+            raw = raw.rstrip(b"\r\n")
+            try:
+                yield f"{path}:{i}", raw.decode("utf-8"), ""
+            except UnicodeDecodeError as e:
+                yield f"{path}:{i}", None, f"invalid UTF-8 at byte {e.start}"
+
+
+def _jsonl(path: Path) -> Iterator[Row]:
+    for where, line, problem in iter_lines(path):
+        if line is None:
+            yield where, None, problem, ""
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield where, json.loads(line), "", line
+        except json.JSONDecodeError as e:
+            yield where, None, f"bad JSON: {e.msg}", line
+
+
+def _json(path: Path) -> Iterator[Row]:
+    """A JSON array of objects (or an object holding one under `data`); JSON Lines also accepted."""
+    with open_binary(path) as f:
+        blob = f.read()
+    try:
+        data = json.loads(blob.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        yield str(path), None, f"invalid UTF-8 at byte {e.start}", blob[:2000].decode("utf-8", "replace")
+        return
+    except json.JSONDecodeError:  # JSON Lines under a .json name (common on the hub)
+        yield from _jsonl(path)
+        return
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]
+    if not isinstance(data, list):
+        yield str(path), None, "JSON is neither an array of objects nor JSON Lines", blob[:2000].decode("utf-8", "replace")
+        return
+    for i, obj in enumerate(data):
+        yield f"{path}#{i}", obj, "", json.dumps(obj, ensure_ascii=False)[:2000]
+
+
+def _csv(path: Path, delimiter: str) -> Iterator[Row]:
+    with open_binary(path) as f:
+        text = io.TextIOWrapper(f, encoding="utf-8", errors="strict", newline="")
+        reader = csv.DictReader(text, delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as e:
+                yield f"{path}:{reader.line_num + 1}", None, f"invalid UTF-8 ({e.reason}); rest of file skipped", ""
+                break
+            except csv.Error as e:
+                yield f"{path}:{reader.line_num}", None, f"bad CSV: {e}", ""
+                continue
+            yield f"{path}:{reader.line_num}", row, "", json.dumps(row, ensure_ascii=False)
+
+
+def _parquet(path: Path, columns: list[str] | None) -> Iterator[Row]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    if columns:
+        missing = [c for c in columns if c not in pf.schema_arrow.names]
+        if missing:
+            yield str(path), None, f"no column '{missing[0]}' (has: {', '.join(pf.schema_arrow.names)})", ""
+            return
+    i = 0
+    for batch in pf.iter_batches(batch_size=8192, columns=columns):
+        for row in batch.to_pylist():
+            yield f"{path}#{i}", row, "", json.dumps(row, ensure_ascii=False, default=str)[:2000]
+            i += 1
+
+
+def iter_rows(path: Path, fmt: str | None = None, *, columns: list[str] | None = None) -> Iterator[Row]:
+    """Every record of one file in stored order, as (where, row, problem, raw); `fmt` defaults to the
+    format the name implies. `columns` limits what Parquet reads."""
+    path = Path(path)
+    fmt = fmt or format_of(path)
+    if fmt == "jsonl":
+        yield from _jsonl(path)
+    elif fmt == "json":
+        yield from _json(path)
+    elif fmt in ("csv", "tsv"):
+        yield from _csv(path, "\t" if fmt == "tsv" or ".tsv" in path.name.lower() else ",")
+    elif fmt == "parquet":
+        yield from _parquet(path, columns)
+    else:
+        yield str(path), None, f"unknown file type: declare one of {', '.join(FORMATS)} or name the file so", ""
