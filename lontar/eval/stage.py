@@ -251,6 +251,10 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
     cache_dir = out_dir / "cache"
     for ckpt in ckpts:
         model = None
+        if ckpt.kind != "model" and not cfg.model.name_or_path and not (base_model_dir(cfg) / "config.json").exists():
+            # A random-init base is written on first load: load it now, so the fingerprint (and the
+            # cache key) is the same on this run and the next.
+            model = load_checkpoint(cfg, tokenizer, ckpt).to(device).eval()
         ckpt_print = fingerprint(cfg, ckpt)
         for p in prepared:
             key = _cache_key(p, settings, ckpt_print, *hashes[p.task.task])

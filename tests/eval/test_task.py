@@ -66,3 +66,13 @@ def test_rendering_error_names_the_key_and_the_document_fields(tmp_path):
         task.target_index({"label": "C"}, ["A", "B"])
     with pytest.raises(ConfigError, match=r"t\.yaml: target: 'label' is undefined"):
         task.target_index({"text": "x"}, ["A", "B"])
+
+
+def test_xcopa_drops_a_final_full_stop_but_never_a_thai_letter():
+    files = task_files(REPO_TASKS)
+    th, vi = load_task(files["xcopa_th"]), load_task(files["xcopa_vi"])
+    # lm-eval's premise.strip()[:-1] would give "ฝนตกหน" (the last letter of หนัก gone).
+    assert th.render_prompt({"premise": "ฝนตกหนัก ", "question": "effect"}) == "ฝนตกหนัก ดังนั้น"
+    # Where the premise ends in '.', the same prompt as lm-eval.
+    premise = "Trời mưa to."
+    assert vi.render_prompt({"premise": premise, "question": "cause"}) == premise.strip()[:-1] + " bởi vì"
