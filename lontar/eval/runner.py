@@ -55,9 +55,23 @@ def prepare(task: Task, ctx: DataContext, *, limit: int | None, seed: int, mode:
     return PreparedTask(task, docs, data.pool, indices, data.provenance, mode)
 
 
-def effective_max_length(model: Any, configured: int | None) -> int:
-    """The window prompts are cut to: the configured one, else the model's positions (as lm-eval)."""
-    return configured or getattr(getattr(model, "config", None), "max_position_embeddings", None) or 2048
+TOKENIZER_INFINITY = int(1e30)  # transformers' "no limit" model_max_length
+
+
+def effective_max_length(model: Any, configured: int | None, tokenizer: Any = None) -> int:
+    """The window prompts are cut to, resolved as lm-eval resolves it: the configured one, else the text
+    model's positions (`text_config` first, for composite configs such as Gemma 3), else the
+    tokenizer's `model_max_length`, else 2048."""
+    if configured:
+        return configured
+    config = getattr(model, "config", None)
+    cfg = getattr(config, "text_config", None) or config
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(cfg, attr, None)
+        if value is not None:
+            return int(value)
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if limit is not None and limit < TOKENIZER_INFINITY else 2048
 
 
 @dataclass
@@ -106,7 +120,7 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
     t = p.task
     inst: list[Instance] = build_instances(t, p.docs, p.pool, style=s.style, tokenizer=tokenizer, ctx=ctx,
                                           indices=p.indices)
-    window = effective_max_length(model, s.max_length)
+    window = effective_max_length(model, s.max_length, tokenizer)
     scorer = LoglikScorer(model, tokenizer, batch_size=s.batch_size, max_length=window, device=s.device,
                           strategy=s.strategy, progress=s.progress)
     scored = scorer.score([(x.context, x.continuations or []) for x in inst], desc=f"{label} {t.task}")
@@ -129,7 +143,7 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
 def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: DataContext, label: str) -> TaskResult:
     t = p.task
     inst = build_instances(t, p.docs, p.pool, style=s.style, tokenizer=tokenizer, ctx=ctx, indices=p.indices)
-    window = effective_max_length(model, s.max_length)
+    window = effective_max_length(model, s.max_length, tokenizer)
     cut: list[bool] = []
     preds = greedy_generate(model, tokenizer, [x.context for x in inst], max_new_tokens=t.generation.max_new_tokens,
                             stop=t.generation.stop, batch_size=s.batch_size, max_length=window,

@@ -86,3 +86,108 @@ def test_bits_per_byte_equals_lm_eval_rolling_loglikelihood(setup, model, tok):
     assert r.metrics["all"]["bits_per_byte"]["value"] == pytest.approx(out["results"]["parity_bpb"]["bits_per_byte,none"],
                                                                       rel=1e-5)
     assert not math.isnan(r.metrics["all"]["bits_per_char"]["value"])
+
+
+# ---------------------------------------------------------------------- long contexts, cut to the window
+
+LONG_PROMPT = ("P: {{ flores_passage }}\\nQ: {{ question.strip() }}\\nA: {{ mc_answer1 }}\\nB: {{ mc_answer2 }}\\n"
+               "C: {{ mc_answer3 }}\\nD: {{ mc_answer4 }}\\nAnswer:")
+ANSWERS = "[mc_answer1, mc_answer2, mc_answer3, mc_answer4]"
+XCOPA_PROMPT = ("{{ premise.strip()[:-1] if premise.strip()[-1:] == '.' else premise.strip() }} "
+                "{{ {'cause': 'ដោយសារ', 'effect': 'ដូច្នេះ'}[question] }}")
+XCOPA_CHOICES = "[choice1[:1].lower() + choice1[1:], choice2[:1].lower() + choice2[1:]]"
+
+
+def _belebele_like(sentences: list[str], n: int, seed: int) -> list[dict]:
+    """Belebele's fields over real Khmer text: passages of six sentences (far over 512 byte tokens),
+    answers of different lengths, so per-pair cutting gives each choice its own context."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        at = rng.randrange(len(sentences) - 12)
+        answers = [s[: rng.randint(4, 60)] for s in sentences[at + 7: at + 11]]
+        rows.append({"flores_passage": " ".join(sentences[at: at + 6]), "question": sentences[at + 6],
+                     "mc_answer1": answers[0], "mc_answer2": answers[1], "mc_answer3": answers[2],
+                     "mc_answer4": answers[3], "correct_answer_num": str(rng.randint(1, 4))})
+    return rows
+
+
+def _xcopa_like(sentences: list[str], n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    return [{"premise": sentences[3 * i], "choice1": sentences[3 * i + 1], "choice2": sentences[3 * i + 2],
+             "question": rng.choice(["cause", "effect"]), "label": rng.randrange(2), "idx": i} for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def long_setup(tmp_path_factory):
+    from lontar.corpus.sources import rdlab_path, read_rdlab
+
+    try:
+        sentences = [s for s in read_rdlab(rdlab_path())[:20000] if 60 <= len(s.encode()) <= 400]
+    except FileNotFoundError:
+        pytest.skip("the PyPI package rdlab-dataset is not installed")
+    tmp = tmp_path_factory.mktemp("long")
+    files = {"belebele": _belebele_like(sentences[:4000], 48, 1), "xcopa_test": _xcopa_like(sentences[4000:], 40, 2),
+             "xcopa_dev": _xcopa_like(sentences[6000:], 8, 3)}
+    for name, rows in files.items():
+        (tmp / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                           encoding="utf-8")
+    h = tmp / "harness"
+    h.mkdir()
+    mc = "output_type: multiple_choice\nmetric_list: [{metric: acc}, {metric: acc_norm}]\ntest_split: test\n"
+    belebele = f"dataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {tmp / 'belebele.jsonl'}\n{mc}" \
+               f"doc_to_text: \"{LONG_PROMPT}\"\n" \
+               "doc_to_target: \"{{ ['1', '2', '3', '4'].index(correct_answer_num) }}\"\n"
+    (h / "letters.yaml").write_text(f"task: long_letters\n{belebele}doc_to_choice: [A, B, C, D]\n")
+    (h / "answers.yaml").write_text(f"task: long_answers\n{belebele}doc_to_choice: \"{{{{ {ANSWERS} }}}}\"\n")
+    (h / "xcopa.yaml").write_text(
+        f"task: long_xcopa\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {tmp / 'xcopa_test.jsonl'}\n"
+        f"    validation: {tmp / 'xcopa_dev.jsonl'}\n{mc}fewshot_split: validation\nnum_fewshot: 5\n"
+        f"fewshot_config: {{sampler: first_n}}\ndoc_to_text: \"{XCOPA_PROMPT}\"\n"
+        f"doc_to_choice: \"{{{{ {XCOPA_CHOICES} }}}}\"\ndoc_to_target: label\n")
+    src = f"lang: km\nbenchmark: parity\noutput: multiple_choice\nmetrics: [acc, acc_norm]\n"
+    target = "target: \"['1', '2', '3', '4'].index(correct_answer_num)\"\n"
+    (tmp / "letters.yaml").write_text(f"{src}source: {{path: {tmp / 'belebele.jsonl'}}}\nprompt: \"{LONG_PROMPT}\"\n"
+                                      f"choices: [A, B, C, D]\n{target}")
+    (tmp / "answers.yaml").write_text(f"{src}source: {{path: {tmp / 'belebele.jsonl'}}}\nprompt: \"{LONG_PROMPT}\"\n"
+                                      f"choices: \"{ANSWERS}\"\n{target}")
+    (tmp / "xcopa.yaml").write_text(f"{src}source: {{path: {tmp / 'xcopa_test.jsonl'}}}\nprompt: \"{XCOPA_PROMPT}\"\n"
+                                    f"choices: \"{XCOPA_CHOICES}\"\ntarget: label\n"
+                                    f"fewshot: {{k: 5, sampler: first_n, source: {{path: {tmp / 'xcopa_dev.jsonl'}}}}}\n")
+    return tmp
+
+
+def test_cut_contexts_score_item_for_item_as_lm_eval_in_both_strategies(long_setup, tok):
+    """A 512-position model: every Belebele-like prompt (six Khmer sentences) and the 5-shot XCOPA-like
+    prompts are cut. lm-eval cuts each (context, continuation) pair; so must both of lontar's strategies."""
+    from tests.eval.conftest import tiny_llama
+
+    model = tiny_llama(len(tok), seed=3, max_positions=512)
+    out = _harness(long_setup, model, tok, ["long_letters", "long_answers", "long_xcopa"])
+    differing = {}
+    for kind in ("letters", "answers", "xcopa"):
+        task = load_task(long_setup / f"{kind}.yaml")
+        p = prepare(task, DataContext(), limit=None, seed=0)
+        theirs = sorted(out["samples"][f"long_{kind}"], key=lambda s: s["doc_id"])
+        assert len(theirs) == p.n
+        for strategy in ("kv_cache", "flat"):
+            r = run_task(p, model, tok, Settings(bootstrap=0, batch_size=8, strategy=strategy, progress=False),
+                         DataContext(), "base")
+            assert r.max_length == 512
+            if kind != "xcopa":
+                assert r.truncated == p.n  # every passage is longer than the window
+            else:
+                assert 0 < r.truncated <= p.n
+            n_diff = 0
+            for mine, ref in zip(r.samples, theirs):
+                assert mine["index"] == ref["doc_id"]
+                lls = [float(x[0][0]) for x in ref["resps"]]
+                # Whole-answer log-likelihoods here are sums of hundreds of float32 terms (about -1000):
+                # summation order alone moves them by ~1e-4, so the tolerance is relative.
+                same = (mine["acc"] == ref["acc"] and mine["acc_norm"] == ref["acc_norm"]
+                        and mine["logliks"] == pytest.approx(lls, rel=1e-6, abs=1e-4))
+                n_diff += not same
+            differing[(kind, strategy)] = n_diff
+            assert r.metrics["all"]["acc_norm"]["value"] == pytest.approx(
+                out["results"][f"long_{kind}"]["acc_norm,none"])
+    assert differing == {(k, s): 0 for k in ("letters", "answers", "xcopa") for s in ("kv_cache", "flat")}
