@@ -76,3 +76,29 @@ def test_xcopa_drops_a_final_full_stop_but_never_a_thai_letter():
     # Where the premise ends in '.', the same prompt as lm-eval.
     premise = "Trời mưa to."
     assert vi.render_prompt({"premise": premise, "question": "cause"}) == premise.strip()[:-1] + " bởi vì"
+
+
+def test_readme_jinja_features_loops_filters_and_variable_choice_counts(tmp_path):
+    _write(tmp_path, "t.yaml", """
+benchmark: demo
+output: multiple_choice
+lang: th
+source: {path: items.jsonl}
+prompt: "{{ question | trim }}\\n{% for o in options %}{{ 'ABCDE'[loop.index0] }}. {{ o }}\\n{% endfor %}Answer:"
+choices: "'ABCDE'[:options | length] | list"
+target: answer
+""")
+    task = load_task(tmp_path / "t.yaml")
+    doc = {"question": " แม่น้ำ? ", "options": ["ก", "ข", "ค"], "answer": "C"}
+    assert task.render_prompt(doc) == "แม่น้ำ?\nA. ก\nB. ข\nC. ค\nAnswer:"
+    assert task.render_choices(doc) == ["A", "B", "C"] and task.target_index(doc, ["A", "B", "C"]) == 2
+    assert task.render_choices({**doc, "options": ["ก", "ข", "ค", "ง", "จ"]}) == ["A", "B", "C", "D", "E"]
+
+
+def test_generation_targets_keep_every_reference(tmp_path):
+    _write(tmp_path, "q.yaml", "benchmark: xquad\noutput: generate\nlang: th\nsource: {path: x.json, format: jsonl}\n"
+                               "prompt: '{{ question }}'\ntarget: answers.text\n")
+    task = load_task(tmp_path / "q.yaml")
+    doc = {"question": "q", "answers": {"text": ["กรุงเทพ", "กรุงเทพฯ", "กรุงเทพ"], "answer_start": [0, 0, 3]}}
+    assert task.target_texts(doc) == ["กรุงเทพ", "กรุงเทพฯ"]  # repeats dropped, order kept
+    assert task.target_text(doc) == "กรุงเทพ"
