@@ -177,11 +177,19 @@ def _task_summary(p: PreparedTask, prompt_hash: str, data_hash: str) -> dict[str
 
     metrics = list(dict.fromkeys([*t.default_metrics, *(corpus_metrics(t) if t.output == "generate" else [])]))
     return {"benchmark": t.benchmark, "kind": t.kind, "lang": t.lang, "output": t.output, "file": t.file,
-            "includes": t.includes, "source": t.source.label, "provenance": p.provenance,
+            "includes": t.includes, "source": _source_label(p), "provenance": p.provenance,
             "data_sha256": data_hash, "prompt_sha256": prompt_hash,
             "n": p.n, "of": len(p.docs), "limit": {"mode": p.limit_mode, "n": p.n} if p.n < len(p.docs) else None,
             "fewshot": t.fewshot.k if t.output != "bpb" else None,
             "metrics_list": metrics, "metrics": {}, "seconds": {}, "max_length": {}, "truncated": {}}
+
+
+def _source_label(p: PreparedTask) -> str:
+    """The source as named, saying when a local copy stood in for the hub dataset."""
+    prov = p.provenance.get("source", {})
+    folders = [x["folder"] for x in ([prov["src"], prov["tgt"]] if prov.get("kind") == "parallel" else [prov])
+               if x.get("kind") == "local_dataset"]
+    return p.task.source.label + (f" (local copy: {', '.join(dict.fromkeys(folders))})" if folders else "")
 
 
 def _data_inputs(provenance: dict[str, Any], run_dir: Path) -> list[Path | str]:

@@ -96,3 +96,18 @@ def test_a_window_that_fits_cuts_nothing(tmp_path):
     cfg = _run(tmp_path, data_dirs={"demo": str(tmp_path)}, max_length=1024)
     task = run_eval(cfg)["tasks"]["demo_km"]
     assert task["truncated"] == {"base": 0} and task["max_length"] == {"base": 1024}
+
+
+def test_results_name_the_local_copy_that_stood_in_for_a_hub_dataset(tmp_path):
+    from lontar.eval.runner import prepare
+    from lontar.eval.stage import _source_label
+    from lontar.eval.sources import DataContext
+    from lontar.eval.task import REPO_TASKS, load_task
+    from tests.eval.hub_fixtures import build_hub_mirror
+
+    mirror = build_hub_mirror(tmp_path / "hub")
+    p = prepare(load_task(REPO_TASKS / "belebele_th.yaml"), DataContext(hub_mirror=str(mirror), run_dir=tmp_path / "run"),
+                limit=None, seed=0)
+    assert _source_label(p) == "facebook/belebele/tha_Thai[test] (local copy: ../hub/facebook/belebele)"
+    [f] = p.provenance["source"]["files"]
+    assert f["path"] == "../hub/facebook/belebele/data/tha_Thai.jsonl" and len(f["sha256"]) == 64
