@@ -145,7 +145,7 @@ def long_setup(tmp_path_factory):
         f"    validation: {tmp / 'xcopa_dev.jsonl'}\n{mc}fewshot_split: validation\nnum_fewshot: 5\n"
         f"fewshot_config: {{sampler: first_n}}\ndoc_to_text: \"{XCOPA_PROMPT}\"\n"
         f"doc_to_choice: \"{{{{ {XCOPA_CHOICES} }}}}\"\ndoc_to_target: label\n")
-    src = f"lang: km\nbenchmark: parity\noutput: multiple_choice\nmetrics: [acc, acc_norm]\n"
+    src = "lang: km\nbenchmark: parity\noutput: multiple_choice\nmetrics: [acc, acc_norm]\n"
     target = "target: \"['1', '2', '3', '4'].index(correct_answer_num)\"\n"
     (tmp / "letters.yaml").write_text(f"{src}source: {{path: {tmp / 'belebele.jsonl'}}}\nprompt: \"{LONG_PROMPT}\"\n"
                                       f"choices: [A, B, C, D]\n{target}")

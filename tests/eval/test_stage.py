@@ -66,7 +66,7 @@ def test_changing_one_answer_changes_the_score_and_an_unchanged_run_reuses_the_c
 
 
 def test_cut_prompts_are_counted_warned_and_recorded_with_the_window(tmp_path, capsys):
-    data = _data(tmp_path / "items.jsonl", [0, 1, 2, 3, 0, 1])
+    _data(tmp_path / "items.jsonl", [0, 1, 2, 3, 0, 1])
     cfg = _run(tmp_path, data_dirs={"demo": str(tmp_path)}, limit=4)
     results = run_eval(cfg)
     task = results["tasks"]["demo_km"]
