@@ -27,7 +27,7 @@ from lontar.config import ConfigError, RunConfig
 from lontar.eval.report import build_rows, render_markdown, write_plots
 from lontar.eval.prompts import prompt_sha256
 from lontar.eval.runner import PreparedTask, Settings, TaskResult, prepare, run_task
-from lontar.eval.sources import DataContext, MissingData, sha256_file
+from lontar.eval.sources import DataContext, MissingData, sha256_file, shown_path
 from lontar.eval.task import Task, resolve_tasks, tasks_dir
 from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage
 from lontar.corpus.shards import split_files
@@ -242,7 +242,8 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                      "limit": e.limit, "limit_mode": e.limit_mode,
                      "bpb_max_length": settings.bpb_max_length, "batch_size": e.batch_size,
                      "device": device},
-        "checkpoints": {c.label: {"kind": c.kind, "path": str(c.path) if c.path else None, "step": c.step}
+        "checkpoints": {c.label: {"kind": c.kind, "path": shown_path(c.path, cfg.run_dir) if c.path else None,
+                                  "step": c.step}
                         for c in ckpts},
         "tasks": {},
         "skipped": skipped,
