@@ -4,6 +4,7 @@ prompts and tiny model (lm-eval's own `hf` model and task pipeline, from a task 
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,7 @@ def setup(tmp_path_factory):
     return tmp
 
 
-def _harness(tmp, model, tok, tasks, **hflm):
+def _harness(tmp, model, tok, tasks, limit=None, **hflm):
     from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
@@ -57,7 +58,7 @@ def _harness(tmp, model, tok, tasks, **hflm):
     lm = HFLM(pretrained=model, tokenizer=tok, batch_size=8, device="cpu", **hflm)
     out = simple_evaluate(model=lm, tasks=tasks, task_manager=TaskManager(include_path=str(tmp / "harness"),
                                                                           include_defaults=False),
-                          bootstrap_iters=0, log_samples=True, verbosity="ERROR")
+                          bootstrap_iters=0, log_samples=True, verbosity="ERROR", limit=limit)
     return out
 
 
@@ -157,17 +158,36 @@ def long_setup(tmp_path_factory):
     return tmp
 
 
-def test_cut_contexts_score_item_for_item_as_lm_eval_in_both_strategies(long_setup, tok):
+def _mistral_spm(tmp: Path):
+    """Mistral's real SentencePiece tokenizer (PyPI mistral-common): byte fallback for Khmer, '▁' word
+    boundaries, so the context/answer boundary is a real tokenizer's."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mistral_common")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("mistral-common is not installed (pip install -e .[dev])")
+    from lontar.tokenizer.extend_spm import load_proto
+    from lontar.tokenizer.spm import save_hf
+
+    model = Path(list(spec.submodule_search_locations)[0]) / "data" / "tokenizer.model.v1"
+    return save_hf(load_proto(model.read_bytes()), tmp / "mistral_tok")
+
+
+@pytest.mark.parametrize("tokenizer", ["bytes", pytest.param("mistral_spm", marks=pytest.mark.slow)])
+def test_cut_contexts_score_item_for_item_as_lm_eval_in_both_strategies(long_setup, tok, tokenizer):
     """A 512-position model: every Belebele-like prompt (six Khmer sentences) and the 5-shot XCOPA-like
     prompts are cut. lm-eval cuts each (context, continuation) pair; so must both of lontar's strategies."""
     from tests.eval.conftest import tiny_llama
 
+    limit = None
+    if tokenizer == "mistral_spm":  # a 32k vocabulary: the first 12 items of each task (lm-eval's --limit)
+        tok, limit = _mistral_spm(long_setup), 12
     model = tiny_llama(len(tok), seed=3, max_positions=512)
-    out = _harness(long_setup, model, tok, ["long_letters", "long_answers", "long_xcopa"])
+    out = _harness(long_setup, model, tok, ["long_letters", "long_answers", "long_xcopa"], limit=limit)
     differing = {}
     for kind in ("letters", "answers", "xcopa"):
         task = load_task(long_setup / f"{kind}.yaml")
-        p = prepare(task, DataContext(), limit=None, seed=0)
+        p = prepare(task, DataContext(), limit=limit, seed=0, mode="first")
         theirs = sorted(out["samples"][f"long_{kind}"], key=lambda s: s["doc_id"])
         assert len(theirs) == p.n
         for strategy in ("kv_cache", "flat"):
