@@ -344,6 +344,9 @@ class ModelConfig(_Strict):
 
     name_or_path: str | None = None
     revision: str | None = None
+    # The base's id on the hub ("org/name") when `name_or_path` is a local folder or GGUF file: the card,
+    # its `base_model` metadata and the published adapter_config.json name this, never a machine path.
+    hub_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
     architecture: dict[str, Any] | None = None
     tokenizer: str = "run"  # "run": the tokenizer this run trained; "base": the model's own; or a path
     dtype: Literal["float32", "bfloat16", "float16"] = "bfloat16"
@@ -362,6 +365,8 @@ class ModelConfig(_Strict):
             raise ValueError("'architecture' needs a 'model_type' (e.g. llama, qwen2)")
         if self.architecture is not None and self.tokenizer == "base":
             raise ValueError("tokenizer 'base' needs a pretrained 'name_or_path'")
+        if self.architecture is not None and self.hub_id is not None:
+            raise ValueError("'hub_id' names a pretrained base on the hub; a random-init 'architecture' has none")
         return self
 
 
@@ -457,19 +462,23 @@ class PublishConfig(_Strict):
     push: bool = False
     private: bool = True
     revision: str | None = None
-    license: str = "apache-2.0"
+    license: str = "apache-2.0"  # the adapter's (or merged model's) own; the base's terms bind it too
+    # The base model's licence, where neither its card, config.json nor GGUF metadata is readable here.
+    base_license: str | None = None
     commit_message: str = "Upload lontar adapter"
     tags: list[str] = Field(default_factory=lambda: ["lontar", "lora", "sea-languages"])
     endpoint: str | None = None  # a private hub; default HF_ENDPOINT, else huggingface.co
     # `--merge`: the adapter merged into the base, written to runs/<name>/merged as sharded safetensors.
-    merge: bool = False
+    # Unset: merged when the run's tokenizer adds tokens to a pretrained base (vLLM cannot serve a LoRA
+    # adapter that adds vocabulary); false: never.
+    merge: bool | None = None
     merged_repo_id: str | None = None  # default: repo_id + "-merged"
     max_shard_size: str = "5GB"
     datasets: list[str] = Field(default_factory=list)  # hub ids for the card; hf sources are added by themselves
 
 
 GOVERNANCE_ITEMS = ("contact", "intended_uses", "known_licenses", "pii_scrubbed", "decontaminated",
-                    "evaluated", "cultural_eval", "safety_eval")
+                    "evaluated", "cultural_eval", "safety_eval", "base_license")
 
 
 class GovernanceConfig(_Strict):

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from lontar.config import RunConfig
+from lontar.governance.licenses import license_check
+from lontar.hub.base import base_hub_id, local_base, read_base_license
 from lontar.manifest import read_manifest
 
 SCHEMA_PATH = Path(__file__).with_name("governance.schema.json")
@@ -208,8 +210,23 @@ def audit_items(cfg: RunConfig, rec: dict[str, Any]) -> list[dict[str, Any]]:
          else "no evaluation on culturally sensitive questions (e.g. Global-MMLU-Lite CS)"),
         ("safety_eval", ev["safety"]["status"] == "measured",
          "safety benchmark evaluated" if ev["safety"]["status"] == "measured" else "no safety evaluation"),
+        ("base_license", rec["model"]["license_check"]["ok"], rec["model"]["license_check"]["detail"]),
     ]
     return [{"item": item, "ok": bool(ok), "detail": detail} for item, ok, detail in checks]
+
+
+def model_record(cfg: RunConfig) -> dict[str, Any]:
+    """The base by hub id (a machine path is never recorded), its licence and the adapter's."""
+    m = cfg.model
+    source = ("random init" if m.architecture is not None else "hub" if not local_base(cfg) else
+              "local GGUF file" if (m.name_or_path or "").endswith(".gguf") or getattr(m, "gguf_file", None)
+              else "local folder")
+    base_license = read_base_license(cfg)
+    ok, detail = license_check(cfg.publish.license, base_license, m.architecture is not None)
+    return {"base": base_hub_id(cfg), "base_source": source, "kind": "lora-adapter",
+            "languages": sorted({s.lang for s in cfg.corpus.sources}), "repo_id": cfg.publish.repo_id,
+            "license": cfg.publish.license, "base_license": base_license,
+            "license_check": {"ok": ok, "detail": detail}}
 
 
 def build_record(cfg: RunConfig) -> dict[str, Any]:
@@ -218,8 +235,7 @@ def build_record(cfg: RunConfig) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "schema_version": 1, "run": cfg.name, "config_hash": cfg.hash(),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"base": cfg.model.name_or_path, "kind": "lora-adapter",
-                  "languages": sorted({s.lang for s in cfg.corpus.sources}), "repo_id": cfg.publish.repo_id},
+        "model": model_record(cfg),
         "accountability": {"contact": g.contact, "organisation": g.organisation},
         "uses": {"intended": list(g.intended_uses), "out_of_scope": list(g.out_of_scope_uses)},
         "data": _data(records.data_card),

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import ModelCard, ModelCardData
 
 from lontar.config import RunConfig
+from lontar.eval.task import tasks_dir
+from lontar.governance.licenses import license_check
+from lontar.hub.base import base_hub_id, local_base, looks_like_hub_id
+from lontar.hub.model_index import eval_results
 
 
 def hub_id(name: str | None) -> str | None:
-    """The base model's hub id for the card's metadata; None for a local folder."""
-    if not name or Path(name).expanduser().exists() or name.startswith((".", "/", "~")):
-        return None
-    return name
+    """`name` when it is a hub id, None for a local folder or file."""
+    return name if looks_like_hub_id(name) else None
 
 
 def card_datasets(cfg: RunConfig) -> list[str]:
@@ -24,32 +25,20 @@ def card_datasets(cfg: RunConfig) -> list[str]:
     return list(dict.fromkeys([*ids, *cfg.publish.datasets]))
 
 
-def card_metadata(cfg: RunConfig, results: dict[str, Any] | None, merged: bool = False) -> ModelCardData:
+def card_metadata(cfg: RunConfig, results: dict[str, Any] | None, merged: bool = False,
+                  left_out: list[str] | None = None) -> ModelCardData:
+    """Hub metadata; the model-index holds the adapter's scores (the merged model has the same weights).
+    Entries the hub could not keep apart are appended to `left_out`."""
     langs = sorted({s.lang for s in cfg.corpus.sources})
     repo = merged_repo_id(cfg) if merged else cfg.publish.repo_id
     model_name = repo.split("/")[-1] if repo else cfg.name + ("-merged" if merged else "")
-    evals = []
+    evals: list[Any] = []
     if results:
-        # model-index describes the published model: the run's adapter, not the base it started from.
-        for name, r in results["checkpoints"].items():
-            if name != "adapter":
-                continue
-            evals.append(EvalResult(
-                task_type="text-generation", task_name="Language modelling",
-                dataset_type="lontar-validation", dataset_name=f"{cfg.name} validation split ({'+'.join(langs)})",
-                dataset_split="validation", metric_type="bits_per_byte",
-                metric_name="bits per byte", metric_value=round(r["bits_per_byte"], 5)))
-        for row in results.get("rows", []):
-            if row["checkpoint"] != "adapter" or row["benchmark"] == "heldout" or row.get("subset") not in (None, "CS", "CA"):
-                continue
-            if row["metric"] not in ("acc", "acc_norm", "chrf", "bleu", "exact_match", "f1"):
-                continue
-            name = row["benchmark"] + "".join(f" {x}" for x in (row.get("lang"), row.get("subset")) if x)
-            evals.append(EvalResult(
-                task_type="text-generation", task_name=name, dataset_type=row["benchmark"], dataset_name=name,
-                metric_type=row["metric"], metric_name=row["metric"], metric_value=round(float(row["value"]), 5)))
-    base = hub_id(cfg.model.name_or_path)
-    extra = {"base_model_relation": "merge"} if merged and base else {}
+        evals, dropped = eval_results(results, cfg.name, "adapter", tasks_dir(cfg.eval.tasks_dir))
+        if left_out is not None:
+            left_out.extend(dropped)
+    base = base_hub_id(cfg)
+    extra = {"base_model_relation": "merge" if merged else "adapter"} if base else {}
     return ModelCardData(
         base_model=base, library_name="transformers" if merged else "peft", language=langs,
         license=cfg.publish.license, datasets=card_datasets(cfg) or None,
@@ -68,6 +57,35 @@ HEADLINE_METRICS = ("acc", "chrf", "exact_match", "f1")  # one per benchmark kin
 def vocab_changed(cfg: RunConfig) -> bool:
     """The run trains with a tokenizer extended from the base model's: new rows travel with the adapter."""
     return cfg.tokenizer.mode == "extend" and cfg.model.tokenizer == "run"
+
+
+def adds_vocabulary(cfg: RunConfig) -> bool:
+    """A pretrained base whose embeddings the run resized: what vLLM cannot serve as a LoRA adapter."""
+    return cfg.model.architecture is None and cfg.model.tokenizer == "run"
+
+
+def merge_wanted(cfg: RunConfig) -> bool:
+    """`publish.merge`, or when unset: merge when the run adds vocabulary to a pretrained base."""
+    return cfg.publish.merge if cfg.publish.merge is not None else adds_vocabulary(cfg)
+
+
+def checkpoint_label(cfg: RunConfig, name: str, info: dict[str, Any] | None) -> str:
+    """What a results row is, in words: the base as loaded (original or resized), the adapter, a checkpoint by step."""
+    info = info or {}
+    kind, step = info.get("kind", name), info.get("step")
+    if kind == "base" or name == "base":
+        if cfg.model.architecture is not None:
+            return "base (random init)"
+        if cfg.model.tokenizer != "run":
+            return "base (original)"
+        if cfg.tokenizer.mode == "extend":
+            return "base (resized, new rows initialised)"
+        return "base (resized to the run's tokenizer)"
+    if name == "adapter":
+        return f"adapter (step {step})" if step else "adapter"
+    if kind == "model":
+        return f"full model {name}" + (f" (step {step})" if step is not None else "")
+    return f"checkpoint step {step}" if step is not None else f"checkpoint {name}"
 
 
 def _merged_snippet(cfg: RunConfig) -> str:
@@ -89,14 +107,96 @@ def _load_snippet(cfg: RunConfig, includes_base: bool) -> str:
             lines += ['folder = "path/to/this/folder"']
         lines += ['base = AutoModelForCausalLM.from_pretrained(f"{folder}/base_model")']
     else:
-        lines += [f'folder = "{repo or "path/to/this/folder"}"',
-                  f'base = AutoModelForCausalLM.from_pretrained("{cfg.model.name_or_path}")']
+        base = base_hub_id(cfg)
+        lines += [f'folder = "{repo or "path/to/this/folder"}"']
+        lines += [f'base = AutoModelForCausalLM.from_pretrained("{base}")' if base else
+                  'base = AutoModelForCausalLM.from_pretrained(BASE_MODEL)  # see "Base model" below']
     lines += ["tokenizer = AutoTokenizer.from_pretrained(folder)"]
     if vocab_changed(cfg):
         # The adapter carries the trained rows of the new tokens; the base must have room for them first.
         lines += ["base.resize_token_embeddings(len(tokenizer))  # the tokenizer adds tokens; the adapter holds their rows"]
     lines += ["model = PeftModel.from_pretrained(base, folder)", "```"]
     return "\n".join(lines)
+
+
+def _base_md(cfg: RunConfig, base_license: dict[str, Any], merged: bool) -> list[str]:
+    """The base model and the licences: the adapter's own and the base's terms, which bind it too."""
+    m = cfg.model
+    lines = ["## Base model and licence", ""]
+    base = base_hub_id(cfg)
+    if m.architecture is not None:
+        lines.append("Base: a small model initialised at random from the run config (in `base_model/`); "
+                     "no pretrained weights, so no base licence applies.")
+    elif base and local_base(cfg):
+        lines.append(f"Base: [`{base}`](https://huggingface.co/{base}), loaded from a local copy "
+                     "(declared by `model.hub_id`).")
+    elif base:
+        lines.append(f"Base: [`{base}`](https://huggingface.co/{base}).")
+    else:
+        lines.append("Base: a local copy of a pretrained model whose hub id was not declared (`model.hub_id`), so "
+                     "this card cannot name it and its metadata has no `base_model`. Load that same base as "
+                     "`BASE_MODEL` in the snippet above.")
+    what = "This merged model" if merged else "This adapter"
+    lines += ["", f"- {what}: `{cfg.publish.license}` (`publish.license`)."]
+    if m.architecture is None:
+        lic = base_license.get("license")
+        if lic:
+            named = f" ({base_license['license_name']})" if base_license.get("license_name") else ""
+            link = f", {base_license['license_link']}" if base_license.get("license_link") else ""
+            lines.append(f"- Base model: `{lic}`{named}{link}, read from {base_license['source']}. "
+                         f"Using {what.lower()} means using the base, so the base's terms apply as well.")
+        else:
+            lines.append(f"- Base model: unknown ({base_license['source']}). Check the base's own terms before use.")
+        if base_license.get("terms_files"):
+            lines.append(f"- Terms files beside the base's weights: {', '.join(base_license['terms_files'])}.")
+        ok, detail = license_check(cfg.publish.license, base_license, False)
+        if not ok and base_license.get("license"):
+            lines.append(f"- **Licence mismatch**: {detail.removeprefix('licence mismatch: ')}.")
+    return lines + [""]
+
+
+def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]:
+    """How to serve it; a LoRA adapter that adds vocabulary cannot be served by vLLM as an adapter."""
+    lines = ["## Serving", ""]
+    merged_ref = merged_repo_id(cfg) or "the merged folder (`merged/`)"
+    if merged:
+        return lines + ["A full model: `vllm serve " + (merged_repo_id(cfg) or "path/to/this/folder") + "`, or "
+                        "`AutoModelForCausalLM.from_pretrained` as above.", ""]
+    if adds_vocabulary(cfg):
+        lines.append("The run's tokenizer gives the base new tokens, so the embeddings grew and the adapter holds the "
+                     "new rows. vLLM cannot serve a LoRA adapter that adds vocabulary (its extra-vocabulary support "
+                     "was removed).")
+        if merged_written:
+            lines.append(f"Serve the merged model instead: `vllm serve {merged_ref}`; in transformers load either the "
+                         f"merged model ({merged_ref}) or the base resized and this adapter, as above.")
+        else:
+            lines.append("No merged model was written (`publish.merge: false`): run `lontar publish --merge` to write "
+                         "one for vLLM; in transformers, load the base resized and this adapter, as above.")
+    else:
+        base = base_hub_id(cfg) or "BASE_MODEL"
+        lines.append(f"In transformers as above. With vLLM: `vllm serve {base} --enable-lora --lora-modules "
+                     f"{cfg.name}={cfg.publish.repo_id or 'path/to/this/folder'}`"
+                     + (" (the random-init base is in `base_model/`)." if cfg.model.architecture else "."))
+        if merged_written:
+            lines.append(f"A merged full model is also published: {merged_ref}.")
+    return lines + [""]
+
+
+def _training_data_md(data: list[dict[str, Any]], tokens: dict[str, Any]) -> list[str]:
+    lines = ["Every data set the adapter was trained on, with its files' sha256 (the run's corpus shards as the "
+             "train stage read them):", "", "| data set | type | weight | file | bytes | sha256 |",
+             "|---|---|---:|---|---:|---|"]
+    for d in data:
+        files = d["files"] or [{"path": "-", "bytes": None, "sha256": None}]
+        for f in files:
+            size = f"{f['bytes']:,}" if isinstance(f.get("bytes"), int) else "-"
+            lines.append(f"| {d['name']} | {d['type']} | {d['weight']} | `{f['path']}` | {size} | "
+                         f"`{f.get('sha256') or 'not recorded'}` |")
+    notes = [d["note"] for d in data if d.get("note")]
+    lines += [""] + [f"{n}" for n in notes] + ([""] if notes else [])
+    for key, per_lang in tokens.items():
+        lines += [f"{key.replace('_', ' ').capitalize()}: " + ", ".join(f"{k} {v:,}" for k, v in per_lang.items()) + ".", ""]
+    return lines
 
 
 def _tokenizer_md(report: dict[str, Any]) -> list[str]:
@@ -177,12 +277,22 @@ def responsible_ai_md(rec: dict[str, Any]) -> list[str]:
 
 def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: dict[str, Any] | None,
                 tokenizer_report: dict[str, Any] | None, manifest: dict[str, Any], includes_base: bool,
-                merged: bool = False, governance: dict[str, Any] | None = None) -> ModelCard:
-    meta = card_metadata(cfg, results, merged)
-    name = cfg.model.name_or_path
-    base_desc = ((f"[`{name}`](https://huggingface.co/{name})" if hub_id(name) else f"`{name}`") if name else
-                 "a small model initialised at random from the run config's `model.architecture` "
-                 "(included in `base_model/`): a demonstration run, not a useful language model")
+                merged: bool = False, governance: dict[str, Any] | None = None,
+                base_license: dict[str, Any] | None = None, training_data: list[dict[str, Any]] | None = None,
+                training_tokens: dict[str, Any] | None = None, merged_written: bool = False,
+                config: dict[str, Any] | None = None) -> ModelCard:
+    """The card from the run's records, already free of machine paths (`config`: the resolved config as
+    published; default the live one)."""
+    left_out: list[str] = []
+    meta = card_metadata(cfg, results, merged, left_out)
+    base = base_hub_id(cfg)
+    if cfg.model.architecture is not None:
+        base_desc = ("a small model initialised at random from the run config's `model.architecture` "
+                     "(included in `base_model/`): a demonstration run, not a useful language model")
+    elif base:
+        base_desc = f"[`{base}`](https://huggingface.co/{base})"
+    else:
+        base_desc = "a pretrained base loaded from a local copy (no hub id declared; see *Base model and licence*)"
     langs = ", ".join(meta.language or [])
     what = (f"{base_desc} with a LoRA adapter merged into its weights (a full model; no peft needed)" if merged
             else f"A LoRA adapter for {base_desc}")
@@ -192,13 +302,23 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
         f"(run `{cfg.name}`, config hash `{cfg.hash()}`).", "",
         "## How to load", "", _merged_snippet(cfg) if merged else _load_snippet(cfg, includes_base), "",
     ]
+    parts += _serving_md(cfg, merged, merged_written)
+    parts += _base_md(cfg, base_license or {"license": None, "source": "not read"}, merged)
     if results:
-        parts += ["## Evaluation", "",
-                  f"Bits per byte on the run's held-out validation split ({results['docs']:,} documents, "
-                  f"{results['bytes']:,} UTF-8 bytes; lower is better; comparable across tokenizers).", "",
-                  "| checkpoint | bits/byte | bits/char |", "|---|---:|---:|"]
-        parts += [f"| {n} | {r['bits_per_byte']:.4f} | {r['bits_per_char']:.4f} |" for n, r in results["checkpoints"].items()]
-        parts.append("")
+        ckpts = results.get("checkpoints", {})
+        label = {n: checkpoint_label(cfg, n, info) for n, info in ckpts.items()}
+        parts += ["## Evaluation", ""]
+        if merged:
+            parts += ["The merged model has the adapter's weights: its scores are the rows marked adapter.", ""]
+        held = {n: r for n, r in ckpts.items() if isinstance(r, dict) and "bits_per_byte" in r}
+        if held:
+            docs, size = results.get("docs"), results.get("bytes")
+            counts = f"{docs:,} documents, {size:,} UTF-8 bytes; " if isinstance(docs, int) and isinstance(size, int) else ""
+            parts += [f"Bits per byte on the run's held-out validation split ({counts}lower is better; comparable "
+                      "across tokenizers).", "", "| checkpoint | bits/byte | bits/char |", "|---|---:|---:|"]
+            parts += [f"| {label[n]} | {r['bits_per_byte']:.4f} | {r.get('bits_per_char', float('nan')):.4f} |"
+                      for n, r in held.items()]
+            parts.append("")
         bench = [r for r in results.get("rows", []) if r["benchmark"] != "heldout" and r["metric"] in HEADLINE_METRICS]
         if bench:
             parts += ["Benchmarks (95% bootstrap intervals; the full leaderboard is `results.json`):", "",
@@ -206,22 +326,30 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
             for r in bench:
                 ci = f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]" if r.get("ci") else "-"
                 parts.append(f"| {r['benchmark']} | {r.get('lang') or '-'} | {r.get('subset') or 'all'} | {r['metric']} | "
-                             f"{r['checkpoint']} | {r['value']:.4f} | {ci} | {r.get('n', '')} |")
+                             f"{label.get(r['checkpoint'], r['checkpoint'])} | {r['value']:.4f} | {ci} | {r.get('n', '')} |")
             parts.append("")
+        parts += ["The hub metadata (`model-index`) holds the adapter's figures, one entry per task and language on "
+                  "the dataset, config and split scored; subsets are named in the metric (`acc_culturally_sensitive`, "
+                  "`acc_culturally_agnostic`)." + (" Left out of it: " + "; ".join(left_out) + "." if left_out else ""), ""]
+    if data_card or training_data:
+        parts += ["## Training data", ""]
     if data_card:
         splits = data_card["splits"]
-        parts += ["## Training data", "",
+        parts += ["Corpus sources (the run's corpus stage; provenance and licences under *Responsible AI*):", "",
                   "| source | lang | read | kept | duplicates | rejected |", "|---|---|---:|---:|---:|---:|"]
         parts += [f"| {s['source']} | {s['lang']} | {s['read']:,} | {s['kept']:,} | {s['duplicates']:,} | "
                   f"{sum(s['rejected'].values()):,} |" for s in data_card["sources"]]
         parts += ["", f"Train split: {splits['train']['docs']:,} documents, {splits['train']['chars']:,} characters. "
                   "Processing: " + "; ".join(data_card["step_descriptions"].values()) + ".", ""]
+    if training_data:
+        parts += _training_data_md(training_data, training_tokens or {})
     if tokenizer_report:
         parts += _tokenizer_md(tokenizer_report)
     if governance:
         parts += responsible_ai_md(governance)
+    resolved = config if config is not None else cfg.to_dict()
     parts += ["## Training configuration", "", "```yaml",
-              yaml.safe_dump({k: cfg.to_dict()[k] for k in ("model", "lora", "train")}, sort_keys=False,
+              yaml.safe_dump({k: resolved[k] for k in ("model", "lora", "train")}, sort_keys=False,
                              allow_unicode=True).strip(), "```", "", "The full resolved config is `lontar_config.yaml`.", "",
               "## Lineage", "", "| stage | started (UTC) | seconds | config hash | outputs |", "|---|---|---:|---|---|"]
     for st in manifest.get("stages", []):
