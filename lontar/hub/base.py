@@ -59,25 +59,65 @@ def gguf_file(cfg: RunConfig) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+
+
 def gguf_metadata(path: Path, prefix: str = "general.") -> dict[str, Any]:
-    """The GGUF header's key/values under `prefix` (the tensors are not read)."""
-    import gguf
+    """The GGUF header's key/values under `prefix`, read with `struct`: gguf's GGUFReader builds every
+    field as numpy arrays (a 262k-token vocabulary takes it a minute); here arrays are skipped unread."""
+    import struct
 
-    class HeaderReader(gguf.GGUFReader):
-        def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:  # the header is all we need
-            return None
+    def read(f: Any, fmt: str) -> Any:
+        size = struct.calcsize(fmt)
+        data = f.read(size)
+        if len(data) != size:
+            raise ValueError(f"{path}: GGUF header ends early")
+        return struct.unpack(fmt, data)[0]
 
-    try:
-        reader: Any = HeaderReader(path)
-    except TypeError:  # a gguf release whose reader differs: read the whole file's index
-        reader = gguf.GGUFReader(path)
-    out = {}
-    for key, field in reader.fields.items():
-        if key.startswith(prefix):
-            try:
-                out[key] = field.contents()
-            except (ValueError, IndexError):
-                continue
+    def string(f: Any) -> str:
+        return f.read(read(f, "<Q")).decode("utf-8", errors="replace")
+
+    def skip(f: Any, vtype: int) -> None:
+        if vtype == _STRING:
+            f.seek(read(f, "<Q"), 1)
+        elif vtype == _ARRAY:
+            etype, count = read(f, "<I"), read(f, "<Q")
+            if etype in _SCALARS:
+                f.seek(struct.calcsize(_SCALARS[etype]) * count, 1)
+            else:
+                for _ in range(count):
+                    skip(f, etype)
+        elif vtype in _SCALARS:
+            f.seek(struct.calcsize(_SCALARS[vtype]), 1)
+        else:
+            raise ValueError(f"{path}: unknown GGUF value type {vtype}")
+
+    out: dict[str, Any] = {}
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ValueError(f"{path}: not a GGUF file")
+        version = read(f, "<I")
+        if version < 2:
+            raise ValueError(f"{path}: GGUF version {version} is not supported")
+        read(f, "<Q")  # tensor count
+        for _ in range(read(f, "<Q")):
+            key, vtype = string(f), read(f, "<I")
+            if key.startswith(prefix) and vtype == _STRING:
+                out[key] = string(f)
+            elif key.startswith(prefix) and vtype in _SCALARS:
+                out[key] = read(f, _SCALARS[vtype])
+            elif key.startswith(prefix) and vtype == _ARRAY:
+                etype, count = read(f, "<I"), read(f, "<Q")
+                if etype == _STRING:
+                    out[key] = [string(f) for _ in range(count)]
+                elif etype in _SCALARS:
+                    out[key] = [read(f, _SCALARS[etype]) for _ in range(count)]
+                else:
+                    for _ in range(count):
+                        skip(f, etype)
+            else:
+                skip(f, vtype)
     return out
 
 
@@ -137,9 +177,7 @@ def read_base_license(cfg: RunConfig) -> dict[str, Any]:
     if found is None and gguf_path is not None:
         try:
             meta = gguf_metadata(gguf_path)
-        except ImportError:
-            return {**none, "terms_files": terms, "source": "GGUF metadata not read: the gguf package is not installed"}
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, UnicodeDecodeError) as e:
             return {**none, "terms_files": terms, "source": f"GGUF metadata not readable ({type(e).__name__})"}
         found = _from_meta({"license": meta.get("general.license"), "license_name": meta.get("general.license.name"),
                             "license_link": meta.get("general.license.link")}, "the base's GGUF metadata (general.license)")

@@ -158,7 +158,10 @@ def _base_md(cfg: RunConfig, base_license: dict[str, Any], merged: bool) -> list
 def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]:
     """How to serve it; a LoRA adapter that adds vocabulary cannot be served by vLLM as an adapter."""
     lines = ["## Serving", ""]
-    merged_ref = merged_repo_id(cfg) or "the merged folder (`merged/`)"
+    merged_repo = merged_repo_id(cfg)
+    merged_ref = (f"[`{merged_repo}`](https://huggingface.co/{merged_repo})" if merged_repo else
+                  "the merged model written beside this folder (`merged/` in the run)")
+    serve = merged_repo or "path/to/merged"
     if merged:
         return lines + ["A full model: `vllm serve " + (merged_repo_id(cfg) or "path/to/this/folder") + "`, or "
                         "`AutoModelForCausalLM.from_pretrained` as above.", ""]
@@ -167,8 +170,8 @@ def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]
                      "new rows. vLLM cannot serve a LoRA adapter that adds vocabulary (its extra-vocabulary support "
                      "was removed).")
         if merged_written:
-            lines.append(f"Serve the merged model instead: `vllm serve {merged_ref}`; in transformers load either the "
-                         f"merged model ({merged_ref}) or the base resized and this adapter, as above.")
+            lines.append(f"Serve the merged model instead, {merged_ref}: `vllm serve {serve}`. In transformers, load "
+                         "either the merged model or the base resized and this adapter, as above.")
         else:
             lines.append("No merged model was written (`publish.merge: false`): run `lontar publish --merge` to write "
                          "one for vLLM; in transformers, load the base resized and this adapter, as above.")

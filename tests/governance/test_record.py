@@ -98,3 +98,22 @@ def test_audit_fails_and_passes_as_the_config_requires(tmp_path, khmer_sentences
     assert main(["audit", "--config", str(path), "--set", "governance.contact=x",
                  "--set", "governance.require=[contact, safety_eval]"]) == 2
     assert "missing: safety_eval" in capsys.readouterr().err
+
+
+def test_audit_flags_an_adapter_licence_the_base_terms_do_not_allow(tmp_path, capsys):
+    base = tmp_path / "gemma-3-270m"
+    base.mkdir()
+    (base / "README.md").write_text("---\nlicense: gemma\n---\n# Gemma 3\n", encoding="utf-8")
+    path = write_config(tmp_path / "c.yaml", {
+        "name": "lic", "output_dir": str(tmp_path / "runs"),
+        "model": {"name_or_path": str(base), "hub_id": "google/gemma-3-270m", "tokenizer": "base"},
+        "publish": {"license": "apache-2.0"}, "governance": {"require": ["base_license"]}})
+    assert main(["audit", "--config", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "MISSING base_license" in out and "licence mismatch: adapter apache-2.0 on base gemma" in out
+    assert "missing: base_license" in err
+    record = json.loads((tmp_path / "runs" / "lic" / "governance.json").read_text(encoding="utf-8"))
+    validate_record(record)
+    assert record["model"]["base"] == "google/gemma-3-270m" and record["model"]["base_source"] == "local folder"
+    assert main(["audit", "--config", str(path), "--set", "publish.license=gemma"]) == 0
+    assert "ok      base_license" in capsys.readouterr().out
