@@ -85,9 +85,9 @@ def test_model_card_parses_and_carries_results(run):
     card = ModelCard.load(folder / "README.md")
     assert card.data.library_name == "peft" and card.data.language == ["km"]
     results = json.loads((folder / "results.json").read_text())
-    [evaluation] = card.data.eval_results
-    assert evaluation.metric_type == "bits_per_byte"
-    assert evaluation.metric_value == round(results["checkpoints"]["adapter"]["bits_per_byte"], 5)
+    [evaluation] = [r for r in card.data.eval_results if r.metric_type == "bits_per_byte" and not r.dataset_args]
+    assert evaluation.task_name == "heldout" and evaluation.dataset_split == "validation"
+    assert evaluation.metric_value == round(results["checkpoints"]["adapter"]["bits_per_byte"], 6)
     assert "PeftModel.from_pretrained" in card.text and "| corpus |" in card.text
     assert {"adapter_model.safetensors", "tokenizer.json", "lontar_manifest.json"} <= {p.name for p in folder.iterdir()}
 

@@ -219,7 +219,7 @@ def model_record(cfg: RunConfig) -> dict[str, Any]:
     """The base by hub id (a machine path is never recorded), its licence and the adapter's."""
     m = cfg.model
     source = ("random init" if m.architecture is not None else "hub" if not local_base(cfg) else
-              "local GGUF file" if (m.name_or_path or "").endswith(".gguf") or getattr(m, "gguf_file", None)
+              "local GGUF file" if (m.name_or_path or "").lower().endswith(".gguf") or getattr(m, "gguf_file", None)
               else "local folder")
     base_license = read_base_license(cfg)
     ok, detail = license_check(cfg.publish.license, base_license, m.architecture is not None)

@@ -32,13 +32,26 @@ def base_hub_id(cfg: RunConfig) -> str | None:
         return None
     if m.hub_id:
         return m.hub_id
+    hub_gguf = hub_gguf_file(m.name_or_path)
+    if hub_gguf:
+        return hub_gguf[0]
     return m.name_or_path if looks_like_hub_id(m.name_or_path) else None
+
+
+def hub_gguf_file(spec: str | None) -> tuple[str, str] | None:
+    """(repo id, file) for `org/repo/path/file.gguf` naming a GGUF file in a hub repository, else None."""
+    if not spec or not spec.lower().endswith(".gguf") or spec.startswith((".", "/", "~")):
+        return None
+    parts = spec.split("/")
+    if len(parts) < 3 or Path(spec).expanduser().exists():
+        return None
+    return "/".join(parts[:2]), "/".join(parts[2:])
 
 
 def local_base(cfg: RunConfig) -> bool:
     """The base was loaded from a folder or a file on this machine."""
     m = cfg.model
-    return m.architecture is None and not looks_like_hub_id(m.name_or_path)
+    return m.architecture is None and not looks_like_hub_id(m.name_or_path) and not hub_gguf_file(m.name_or_path)
 
 
 def gguf_file(cfg: RunConfig) -> Path | None:
@@ -47,6 +60,12 @@ def gguf_file(cfg: RunConfig) -> Path | None:
     m = cfg.model
     if not m.name_or_path:
         return None
+    on_hub = hub_gguf_file(m.name_or_path)
+    if on_hub:  # only where the hub cache already holds it: publishing never downloads
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(on_hub[0], on_hub[1], revision=m.revision)
+        return Path(cached) if isinstance(cached, str) else None
     path = Path(m.name_or_path).expanduser()
     if path.suffix == ".gguf" and path.is_file():
         return path

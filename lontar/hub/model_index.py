@@ -63,13 +63,35 @@ def _spec_fields(spec: Any) -> dict[str, Any]:
             "split": spec.split, "revision": spec.revision, "path": spec.path, "corpus": spec.corpus}
 
 
+def _from_provenance(prov: Any) -> dict[str, Any] | None:
+    """The eval stage's own record of where a task's rows came from (`provenance.source`), where it has one."""
+    if not isinstance(prov, dict):
+        return None
+    kind = prov.get("kind")
+    if kind == "parallel" and isinstance(prov.get("src"), dict) and isinstance(prov.get("tgt"), dict):
+        src, tgt = prov["src"], prov["tgt"]
+        found = _from_provenance(src)
+        if found and found["dataset"]:
+            configs = [c for c in (src.get("config"), tgt.get("config")) if c]
+            return {**found, "config": "+".join(configs) or None}
+        return found
+    if isinstance(prov.get("dataset"), str):
+        return {"dataset": prov["dataset"], "config": prov.get("config"), "split": prov.get("split"),
+                "revision": prov.get("revision"), "path": None, "corpus": None}
+    if kind == "corpus":
+        return {"dataset": None, "config": None, "split": prov.get("split"), "revision": None, "path": None,
+                "corpus": prov.get("split") or "validation"}
+    if kind == "files":
+        return {"dataset": None, "config": None, "split": None, "revision": None, "path": "files", "corpus": None}
+    return None
+
+
 def task_source(name: str, task: dict[str, Any], tasks_dir: Path | None) -> dict[str, Any]:
     """Where a task's items came from: dataset (hub id), config, split, revision, or a local path or the run's
     corpus. Read from the results' own record where it has one, else from the task file, else from its label."""
-    for holder in (task.get("provenance"), task.get("source_spec"), task):
-        if isinstance(holder, dict) and isinstance(holder.get("dataset"), str):
-            return {"dataset": holder["dataset"], "config": holder.get("config") or holder.get("dataset_config"),
-                    "split": holder.get("split"), "revision": holder.get("revision"), "path": None, "corpus": None}
+    recorded = _from_provenance((task.get("provenance") or {}).get("source"))
+    if recorded:
+        return recorded
     from lontar.eval.task import load_task, task_files
 
     candidates = [Path(task["file"])] if task.get("file") else []

@@ -30,14 +30,24 @@ def _train_stage(manifest: dict[str, Any]) -> dict[str, Any]:
     return next((s for s in reversed(manifest.get("stages", [])) if s.get("stage") == "train"), {})
 
 
-def _lookup(path: Path, run_dir: Path, recorded: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    keys = {str(path)}
+def _by_location(recorded: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, dict[str, Any]]:
+    """The recorded entries keyed by resolved location too (a path may be recorded relative to the run,
+    relative to the working directory, or absolute)."""
+    out = dict(recorded)
+    for key, entry in recorded.items():
+        path = Path(key).expanduser()
+        for candidate in ([path] if path.is_absolute() else [run_dir / path, path]):
+            out.setdefault(str(candidate.resolve()), entry)
+    return out
+
+
+def _run_corpus_files(run: Path, recorded: dict[str, dict[str, Any]]) -> list[Path]:
+    from lontar.corpus.shards import split_files
+
     try:
-        keys.add(str(path.resolve()))
-        keys.add(str(path.resolve().relative_to(run_dir.resolve())))
-    except ValueError:
-        pass
-    return next((recorded[k] for k in keys if k in recorded), None)
+        return [Path(p) for p in split_files(run / "corpus", "train")]
+    except Exception:  # the corpus is gone: list what the train stage recorded of it
+        return [run / k for k in recorded if k.startswith("corpus/")]
 
 
 def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,18 +56,19 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
     run = cfg.run_dir
     recorded: dict[str, dict[str, Any]] = {}
     _recorded_files(_train_stage(manifest), recorded)
+    located = _by_location(recorded, run)
     out = []
     for i, d in enumerate(cfg.train.datasets):
         name = d.name or (f"{d.type}: {d.path}" if d.path else "the run's corpus (train split)")
         files, hashed_here = [], 0
         if d.path:
             paths = [Path(p) for p in sorted(glob.glob(d.path, recursive=True))]
+            if len(paths) == 1 and paths[0].is_dir():  # a folder of shards: its files, each hashed
+                paths = sorted(f for f in paths[0].rglob("*") if f.is_file())
         else:  # the run's corpus shards as the train stage read them
-            paths = [Path(k) if Path(k).is_absolute() else run / k for k in recorded if k.startswith("corpus/")]
-            if not paths:
-                paths = sorted((run / "corpus").glob("train-*.parquet"))
+            paths = _run_corpus_files(run, recorded)
         for path in paths:
-            rec = _lookup(path, run, recorded)
+            rec = located.get(str(path)) or located.get(str(path.resolve()))
             if rec is None:
                 rec = describe(path, run) if path.exists() else {"path": str(path)}
                 hashed_here += bool(rec.get("sha256"))
@@ -73,10 +84,20 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
 
 
 def training_tokens(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """Token counts per language the train stage recorded (any summary mapping named for tokens)."""
+    """Token counts the train stage recorded, per language and per dataset where it has them
+    (`summary.tokens_seen.by_lang`, or any flat mapping of counts named for tokens)."""
     summary = _train_stage(manifest).get("summary") or {}
-    out = {}
+    out: dict[str, dict[str, int]] = {}
+
+    def counts(value: Any) -> bool:
+        return isinstance(value, dict) and bool(value) and all(isinstance(v, int) for v in value.values())
+
     for key, value in summary.items():
-        if "token" in key and isinstance(value, dict) and value and all(isinstance(v, int) for v in value.values()):
+        if "token" not in key or not isinstance(value, dict):
+            continue
+        if counts(value):
             out[key] = value
+        for sub in ("by_lang", "by_dataset"):
+            if counts(value.get(sub)):
+                out[f"{key} {sub.replace('_', ' ')}"] = value[sub]
     return out

@@ -64,3 +64,9 @@ def test_hub_id_is_validated(tmp_path):
     with pytest.raises(ConfigError, match="model.hub_id"):
         load_config(path)
     assert base_hub_id(_cfg("Qwen/Qwen2.5-0.5B")) == "Qwen/Qwen2.5-0.5B"
+
+
+def test_a_gguf_file_in_a_hub_repository_names_its_repository(tmp_path):
+    cfg = _cfg("unsloth/gemma-3-270m-it-GGUF/gemma-3-270m-it-Q4_K_M.gguf")
+    assert base_hub_id(cfg) == "unsloth/gemma-3-270m-it-GGUF"
+    assert read_base_license(cfg)["license"] is None  # not in the local hub cache: nothing downloaded, nothing guessed

@@ -46,3 +46,29 @@ def test_metric_names_round_trip():
         for subset in (None, "CS", "CA"):
             assert parse_metric_type(metric_type(metric, subset)) == (metric, subset)
     assert metric_type("chrf", None) == "chrf++" and metric_type("acc", "CS") == "acc_culturally_sensitive"
+
+
+def test_the_eval_stage_provenance_names_the_dataset():
+    from lontar.hub.model_index import eval_results
+
+    results = {"run": "r", "tasks": {
+        "flores_en_km": {"benchmark": "flores", "lang": "km", "provenance": {"source": {
+            "kind": "parallel", "src": {"kind": "hub", "dataset": "openlanguagedata/flores_plus", "config": "eng_Latn",
+                                        "split": "devtest", "revision": "abc"},
+            "tgt": {"kind": "hub", "dataset": "openlanguagedata/flores_plus", "config": "khm_Khmr", "split": "devtest"}}}},
+        "global_mmlu_vi": {"benchmark": "global_mmlu", "lang": "vi", "provenance": {"source": {
+            "kind": "local_dataset", "dataset": "CohereLabs/Global-MMLU", "config": "vi", "split": "test"}}}},
+        "rows": [{"checkpoint": "adapter", "task": "flores_en_km", "benchmark": "flores", "lang": "km", "subset": None,
+                  "metric": "chrf", "value": 31.25},
+                 {"checkpoint": "adapter", "task": "global_mmlu_vi", "benchmark": "global_mmlu", "lang": "vi",
+                  "subset": "CS", "metric": "acc", "value": 0.5},
+                 {"checkpoint": "base", "task": "global_mmlu_vi", "benchmark": "global_mmlu", "lang": "vi",
+                  "subset": "CS", "metric": "acc", "value": 0.25}]}
+    evals, left_out = eval_results(results, "r", tasks_dir=None)
+    assert left_out == []
+    flores, mmlu = evals
+    assert (flores.dataset_type, flores.dataset_config, flores.dataset_split, flores.dataset_revision) == (
+        "openlanguagedata/flores_plus", "eng_Latn+khm_Khmr", "devtest", "abc")
+    assert (flores.metric_type, flores.metric_value) == ("chrf++", 31.25)
+    assert (mmlu.dataset_type, mmlu.dataset_config, mmlu.metric_type, mmlu.metric_value) == (
+        "CohereLabs/Global-MMLU", "vi", "acc_culturally_sensitive", 0.5)
