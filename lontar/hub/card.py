@@ -125,8 +125,8 @@ def _base_md(cfg: RunConfig, base_license: dict[str, Any], merged: bool) -> list
     lines = ["## Base model and licence", ""]
     base = base_hub_id(cfg)
     if m.architecture is not None:
-        lines.append("Base: a small model initialised at random from the run config (in `base_model/`); "
-                     "no pretrained weights, so no base licence applies.")
+        lines.append("Base: a small model initialised at random from the run config" +
+                     ("" if merged else " (in `base_model/`)") + "; no pretrained weights, so no base licence applies.")
     elif base and local_base(cfg):
         lines.append(f"Base: [`{base}`](https://huggingface.co/{base}), loaded from a local copy "
                      "(declared by `model.hub_id`).")
@@ -176,10 +176,11 @@ def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]
             lines.append("No merged model was written (`publish.merge: false`): run `lontar publish --merge` to write "
                          "one for vLLM; in transformers, load the base resized and this adapter, as above.")
     else:
-        base = base_hub_id(cfg) or "BASE_MODEL"
+        folder = cfg.publish.repo_id or "path/to/this/folder"
+        base = base_hub_id(cfg) or ("path/to/this/folder/base_model" if cfg.model.architecture else "BASE_MODEL")
         lines.append(f"In transformers as above. With vLLM: `vllm serve {base} --enable-lora --lora-modules "
-                     f"{cfg.name}={cfg.publish.repo_id or 'path/to/this/folder'}`"
-                     + (" (the random-init base is in `base_model/`)." if cfg.model.architecture else "."))
+                     f"{cfg.name}={folder}`" + (" (the random-init base is the folder's `base_model/`)."
+                                                if cfg.model.architecture else "."))
         if merged_written:
             lines.append(f"A merged full model is also published: {merged_ref}.")
     return lines + [""]
