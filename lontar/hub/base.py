@@ -165,6 +165,15 @@ def _from_folder(folder: Path) -> dict[str, Any] | None:
         found = _from_meta(_card_metadata(readme), "the base's model card (README.md metadata)")
         if found:
             return found
+    record = folder / "lontar_gguf.json"  # a folder converted from a GGUF file: what its header declared
+    if record.is_file():
+        try:
+            conv = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            conv = {}
+        found = _from_meta(conv if isinstance(conv, dict) else {}, "the GGUF metadata recorded at conversion")
+        if found:
+            return found
     config = folder / "config.json"
     if config.is_file():
         try:

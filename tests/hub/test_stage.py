@@ -11,6 +11,7 @@ from lontar.hub.card import checkpoint_label
 from lontar.hub.stage import run_publish
 from lontar.manifest import read_manifest
 from tests.hub.conftest import make_adapter, save_local_base
+from tests.hub.test_folder import machine_paths, roots_of
 
 
 def _published(capsys, cfg):
@@ -38,6 +39,7 @@ def test_merge_lists_and_records_both_folders(local_run, capsys, repo_id):
     merged_card = ModelCard.load(run / "merged" / "README.md")
     assert merged_card.data.library_name == "transformers" and merged_card.data.base_model == "google/gemma-3-270m"
     assert "A merged full model is also published" in (run / "publish" / "README.md").read_text(encoding="utf-8")
+    assert machine_paths(run / "merged", roots_of(local_run)) == []
 
 
 @pytest.fixture
