@@ -160,7 +160,7 @@ def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]
     lines = ["## Serving", ""]
     merged_repo = merged_repo_id(cfg)
     merged_ref = (f"[`{merged_repo}`](https://huggingface.co/{merged_repo})" if merged_repo else
-                  "the merged model written beside this folder (`merged/` in the run)")
+                  "written beside this folder (`merged/` in the run)")
     serve = merged_repo or "path/to/merged"
     if merged:
         return lines + ["A full model: `vllm serve " + (merged_repo_id(cfg) or "path/to/this/folder") + "`, or "
@@ -182,7 +182,7 @@ def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]
                      f"{cfg.name}={folder}`" + (" (the random-init base is the folder's `base_model/`)."
                                                 if cfg.model.architecture else "."))
         if merged_written:
-            lines.append(f"A merged full model is also published: {merged_ref}.")
+            lines.append(f"A merged full model is also published, {merged_ref}.")
     return lines + [""]
 
 

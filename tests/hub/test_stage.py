@@ -69,7 +69,7 @@ def test_extended_vocabulary_publishes_the_merged_model_by_default(extended_run,
     text = (cfg.run_dir / "publish" / "README.md").read_text(encoding="utf-8")
     serving = text.split("## Serving", 1)[1].split("\n## ", 1)[0]
     assert "vLLM cannot serve a LoRA adapter that adds vocabulary" in serving
-    assert "Serve the merged model instead, the merged model written beside this folder (`merged/` in the run): " \
+    assert "Serve the merged model instead, written beside this folder (`merged/` in the run): " \
            "`vllm serve path/to/merged`" in serving
     assert "base.resize_token_embeddings(len(tokenizer))" in text
     assert checkpoint_label(cfg, "base", {"kind": "base", "step": 0}) == "base (resized, new rows initialised)"
