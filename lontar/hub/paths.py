@@ -14,9 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-# An absolute POSIX path (or ~/...) with at least two parts, at the start of a word or after ':'
-# ("text:/data/km.txt"); the '//' of a URL is not one, nor the '/a' inside 'example.org/a'.
-ABSOLUTE_PATH = re.compile(r"(?<![\w/.~-])(?:~|/(?!/))(?:/?[\w.@+~-]+/)+[\w.@+~*?{}\[\]-]*")
+# An absolute POSIX path (or ~/...) with at least two parts, each with a letter or digit, at the start
+# of a word or after ':' ("text:/data/km.txt"); the '//' of a URL is not one, nor the '/a' inside
+# 'example.org/a', nor a vocabulary piece such as '/../../'.
+_PART = r"[\w.@+~-]*[^\W_][\w.@+~-]*"
+ABSOLUTE_PATH = re.compile(rf"(?<![\w/.~-])(?:~|/(?!/))(?:/?{_PART}/)+[\w.@+~*?{{}}\[\]-]*")
 LOCAL = "<local>"
 
 

@@ -18,7 +18,8 @@ def machine_paths(folder: Path, roots: list[str]) -> list[str]:
         if not f.is_file() or f.suffix == ".safetensors":
             continue
         text = f.read_text(encoding="utf-8")
-        found += [f"{f.relative_to(folder)}: {p}" for p in absolute_paths(text)]
+        if f.name != "tokenizer.json":  # a vocabulary may hold pieces like '/usr/': only the roots count there
+            found += [f"{f.relative_to(folder)}: {p}" for p in absolute_paths(text)]
         found += [f"{f.relative_to(folder)}: {r}" for r in roots if r in text]
     return found
 

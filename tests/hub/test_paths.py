@@ -25,5 +25,6 @@ def test_text_and_trees_keep_urls_templates_and_relative_paths(tmp_path):
     assert clean == ("text:<local>/km.txt from https://example.org/km/news, adapter; "
                      "template {{ '<|' + role + '|>' }}</s> and {seahelm}/global_mmlu_lite_vi_test.jsonl")
     assert absolute_paths(clean) == [] and absolute_paths(text) == [f"{tmp_path}/km.txt", f"{run}/adapter"]
+    assert absolute_paths('"/../../": 1234, "/-/": 99') == []  # vocabulary pieces of Gemma 3's tokenizer
     tree = {"sources": [{"source": f"text:{tmp_path}/a/km.txt", "kept": 3}], f"{run}/eval": [1.5, None, True]}
     assert scrub(tree, run) == {"sources": [{"source": "text:<local>/km.txt", "kept": 3}], "eval": [1.5, None, True]}
