@@ -49,8 +49,11 @@ def run_publish(cfg: RunConfig) -> Path:
     adapter_folder = folders["adapter"][1]
     card = adapter_folder / "README.md"
     if not p.push:
-        print(f"publish: dry run, nothing uploaded. The card ({card}) begins:")
-        print("\n".join(card.read_text(encoding="utf-8").splitlines()[:25]))
+        text = card.read_text(encoding="utf-8")
+        meta, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
+        print(f"publish: dry run, nothing uploaded. The card ({card}: {len(meta.splitlines())} lines of hub metadata, "
+              "then the text) begins:")
+        print("\n".join(body.strip().splitlines()[:25]))
         print(f"publish: to upload: python scripts/publish.py --config CONFIG --repo-id {p.repo_id or 'ORG/NAME'} --push"
               + (" --merge" if merge else ""))
         return adapter_folder

@@ -35,7 +35,7 @@ def test_merge_lists_and_records_both_folders(local_run, capsys, repo_id):
                                 "merged": {"path": "merged", "repo_id": merged_repo}}
     # the dry run shows the adapter's card, not the merged one
     shown = out.split("The card (", 1)[1]
-    assert shown.startswith(str(run / "publish" / "README.md")) and "library_name: peft" in shown
+    assert shown.startswith(str(run / "publish" / "README.md")) and "A LoRA adapter for" in shown
     merged_card = ModelCard.load(run / "merged" / "README.md")
     assert merged_card.data.library_name == "transformers" and merged_card.data.base_model == "google/gemma-3-270m"
     assert "A merged full model is also published" in (run / "publish" / "README.md").read_text(encoding="utf-8")
