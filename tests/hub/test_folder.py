@@ -33,7 +33,7 @@ def test_local_base_with_hub_id_publishes_no_machine_path(local_run):
     folder = run_publish(cfg)
     assert machine_paths(folder, roots_of(local_run)) == []
     # ... though the run's own records, which the folder is built from, are full of them
-    for raw in ("config.yaml", "manifest.json", "eval/results.json", "corpus/data_card.json", "adapter/adapter_config.json"):
+    for raw in ("config.yaml", "manifest.json", "corpus/data_card.json", "adapter/adapter_config.json"):
         assert absolute_paths((cfg.run_dir / raw).read_text(encoding="utf-8")), raw
     card = ModelCard.load(folder / "README.md")
     assert card.data.base_model == "google/gemma-3-270m" and card.data.base_model_relation == "adapter"
