@@ -21,9 +21,11 @@ from lontar.hub.base import looks_like_hub_id
 
 TASK_TYPE = "text-generation"
 SUBSET_SUFFIX = {"CS": "culturally_sensitive", "CA": "culturally_agnostic"}
-METRIC_TYPES = {"chrf": "chrf++"}  # lontar's chrF counts word bigrams: chrF++ (sacrebleu word_order=2)
+# lontar's chrF counts word bigrams: chrF++ (sacrebleu word_order=2); the syllable variants count syllables.
+METRIC_TYPES = {"chrf": "chrf++", "chrf_syllables": "chrf++_syllables"}
 METRIC_NAMES = {"acc": "accuracy", "acc_norm": "accuracy (length-normalised)", "exact_match": "exact match",
-                "f1": "F1", "chrf": "chrF++", "bleu": "BLEU", "bits_per_byte": "bits per byte (lower is better)",
+                "f1": "F1", "chrf": "chrF++", "chrf_syllables": "chrF++ over syllables", "bleu": "BLEU",
+                "bleu_syllables": "BLEU over syllables", "bits_per_byte": "bits per byte (lower is better)",
                 "bits_per_char": "bits per character (lower is better)", "refusal_rate": "refusal rate",
                 "nll_per_token": "NLL per token"}
 HELDOUT_TYPE = "lontar-heldout"

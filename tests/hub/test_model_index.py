@@ -42,7 +42,7 @@ def test_every_model_index_entry_matches_results_json(local_run):
 
 
 def test_metric_names_round_trip():
-    for metric in ("acc", "acc_norm", "chrf", "bits_per_byte", "refusal_rate"):
+    for metric in ("acc", "acc_norm", "chrf", "chrf_syllables", "bleu_syllables", "bits_per_byte", "refusal_rate"):
         for subset in (None, "CS", "CA"):
             assert parse_metric_type(metric_type(metric, subset)) == (metric, subset)
     assert metric_type("chrf", None) == "chrf++" and metric_type("acc", "CS") == "acc_culturally_sensitive"
