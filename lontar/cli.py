@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 
 from lontar.config import RunConfig, load_config
 from lontar.errors import LontarError, StageError  # noqa: F401  (StageError re-exported)
+from lontar.rundir import run_lock
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
@@ -70,12 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
-        if args.stage == "plan":
-            run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
-        elif getattr(args, "resume", False):
-            run(cfg, resume=args.resume)
-        else:
-            run(cfg)
+        with run_lock(cfg.run_dir, args.stage) if args.stage not in ("audit", "plan") else nullcontext():
+            if args.stage == "plan":  # reads configs only
+                run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
+            elif getattr(args, "resume", False):
+                run(cfg, resume=args.resume)
+            else:
+                run(cfg)
     except (LontarError, FileNotFoundError) as e:
         print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
         return 2

@@ -382,27 +382,34 @@ class LoraSectionConfig(_Strict):
 
 
 class TrainDatasetConfig(_Strict):
-    """One training data set; the blocks of all of them are mixed by `weight` (a share of the training tokens).
+    """One training data set; all of them are mixed by `weight` (a share of the training tokens).
 
-    `corpus`: documents for continued pre-training: the run's corpus shards, or `path` (a folder of
-    `train-*.parquet` shards, or .parquet/.jsonl/.txt files, a glob) with `text_field`.
-    `chat`: instruction tuning from jsonl (`path`, a file or glob) of `messages` records
-    ([{role, content}, ...]) or alpaca records (instruction, input, output), rendered with the
-    tokenizer's chat template; the loss covers the assistant replies only.
+    `corpus`: documents for continued pre-training: the run's corpus shards (their sources drawn in
+    the shares the data card records), or `path` (a folder of `train-*.parquet` shards, or
+    .parquet/.jsonl/.txt files, a glob) with `text_field`.
+    `chat`: instruction tuning from jsonl (`path`, a file or glob): `messages` records ([{role,
+    content}, ...]), `sharegpt` records (`conversations`: [{from, value}, ...]) or alpaca records
+    (instruction, input, output), rendered with `train.chat_template`; the loss covers the assistant
+    replies only. A record that does not fit is set aside with its reason.
     """
 
     type: Literal["corpus", "chat"] = "corpus"
     path: str | None = None
-    format: Literal["auto", "messages", "alpaca"] = "auto"
+    format: Literal["auto", "messages", "sharegpt", "alpaca"] = "auto"
     text_field: str = "text"
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, gt=0, allow_inf_nan=False)
     max_docs: int | None = Field(None, gt=0)
     name: str | None = None
+    lang: str | None = None  # language of a `path` dataset without a `lang` column, for the per-language log
 
     @model_validator(mode="after")
     def _path_for_chat(self) -> "TrainDatasetConfig":
+        from lontar.langs import LANGS
+
         if self.type == "chat" and not self.path:
             raise ValueError("a 'chat' dataset needs a 'path' (jsonl file or glob)")
+        if self.lang is not None and self.lang not in LANGS:
+            raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
         return self
 
 
@@ -412,11 +419,21 @@ class TrainConfig(_Strict):
     micro_batch_size: int = Field(1, gt=0)
     gradient_accumulation_steps: int = Field(1, gt=0)
     max_steps: int = Field(1000, gt=0)
-    lr: float = Field(2e-4, gt=0)
-    weight_decay: float = Field(0.0, ge=0)
+    # Passes over the data instead of max_steps: every document of every dataset is read this many
+    # times (weights then set how the datasets interleave, not how much of each is read).
+    num_epochs: int | None = Field(None, gt=0)
+    # Documents are read in a seeded order: chunks of consecutive rows in a shuffled order, and the
+    # documents of `shuffle_window` of them shuffled together (bounded memory, any corpus size).
+    shuffle_chunk: int = Field(1024, gt=0)
+    shuffle_window: int = Field(16, gt=0)
+    # chat datasets: "tokenizer" (the tokenizer's own template) or chatml, llama3, gemma, qwen. The
+    # template's role markers become special tokens when the tokenizer lacks them (rows trained).
+    chat_template: Literal["tokenizer", "chatml", "llama3", "gemma", "qwen"] = "tokenizer"
+    lr: float = Field(2e-4, gt=0, allow_inf_nan=False)
+    weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     warmup_steps: int = Field(0, ge=0)
     lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
-    max_grad_norm: float = Field(1.0, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0, allow_inf_nan=False)
     log_every: int = Field(10, gt=0)
     max_train_docs: int | None = Field(None, gt=0)  # default cap on documents read by `corpus` datasets
     packing_open_blocks: int = Field(64, gt=0)  # first-fit window of the padding-free packer
@@ -496,7 +513,7 @@ class GovernanceConfig(_Strict):
 class RunConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     output_dir: str = "runs"
-    seed: int = 0
+    seed: int = Field(0, ge=0)  # numpy's generators take no negative seed
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
     model: ModelConfig
@@ -505,6 +522,14 @@ class RunConfig(_Strict):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     governance: GovernanceConfig = Field(default_factory=GovernanceConfig)
+
+    @model_validator(mode="after")
+    def _block_fits_positions(self) -> "RunConfig":
+        positions = (self.model.architecture or {}).get("max_position_embeddings")
+        if isinstance(positions, int) and self.train.block_size > positions:
+            raise ValueError(f"train.block_size ({self.train.block_size}) exceeds "
+                             f"model.architecture.max_position_embeddings ({positions})")
+        return self
 
     @property
     def run_dir(self) -> Path:
@@ -649,7 +674,7 @@ def _format_error(err: dict, origins: dict[tuple, str], default: str) -> str:
         return f"{src}: {key}: required key is missing"
     got = err.get("input")
     shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
-    return f"{src}: {key}: {msg}{shown}"
+    return f"{src}: {key + ': ' if key else ''}{msg}{shown}"
 
 
 def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None:

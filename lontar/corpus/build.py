@@ -34,6 +34,7 @@ from lontar.corpus.sources import iter_source, rdlab_path, source_files
 from lontar.corpus.steps import build_steps, split_of, text_hash
 from lontar.corpus.tokens import load_token_counter
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
+from lontar.rundir import corpus_hash, run_lock, write_stamp
 
 
 
@@ -179,7 +180,12 @@ def _process_sources(cfg: RunConfig, steps: list[Step], work_dir: Path,
 
 
 def build_corpus(cfg: RunConfig) -> dict[str, Any]:
-    """Build `runs/<name>/corpus/` and its data card; returns the card."""
+    """Build `runs/<name>/corpus/` and its data card, holding the run's lock; returns the card."""
+    with run_lock(cfg.run_dir, "corpus"):
+        return _build_corpus(cfg)
+
+
+def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     started = time.time()
     c = cfg.corpus
     final_dir, out_dir, work_dir = cfg.run_dir / "corpus", cfg.run_dir / "corpus.partial", cfg.run_dir / "corpus.work"
@@ -279,6 +285,7 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     write_length_histogram(lengths, out_dir / "length_histogram.png", title=f"{cfg.name}: document length")
     atomic_write_json(out_dir / "data_card.json", card)
     atomic_write_text(out_dir / "data_card.md", render_card_md(card))
+    write_stamp(out_dir, "corpus", corpus_hash(cfg))  # the train stage refuses a corpus of other settings
     shutil.rmtree(final_dir, ignore_errors=True)
     out_dir.replace(final_dir)
     inputs: list[Path | str] = []

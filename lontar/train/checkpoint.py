@@ -8,6 +8,7 @@
                             runs write the same files and a checkpoint resumes under any of them
   scheduler.pt, scaler.pt (fp16)
   rng_state_<rank>.pt       python, numpy, torch CPU and CUDA generators of each process
+  data_state.npz            the sampler's open blocks (its stream positions are in trainer_state.json)
   trainer_state.json        step, data position, loss history, counters, config and data fingerprints;
                             written last: a folder without it is not a checkpoint
 Only DeepSpeed keeps its engine's own partitioned format (`sharded/`, via `accelerator.save_state`):
@@ -36,6 +37,7 @@ from lontar.train.distributed import trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs
 
 STATE_FILE = "trainer_state.json"
+DATA_FILE = "data_state.npz"
 _STEP = re.compile(r"^step-(\d+)$")
 
 
@@ -85,7 +87,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any, tokenizer: Any, root: Path,
-                    step: int, state: dict[str, Any], keep_last: int) -> Path:
+                    step: int, state: dict[str, Any], keep_last: int,
+                    arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Write `root/step-<step>` atomically (every process must call this); prune to the last `keep_last`."""
     final = root / f"step-{step}"
     tmp = root / f".step-{step}.partial"
@@ -112,6 +115,8 @@ def save_checkpoint(accelerator: Any, model: Any, optimizer: Any, scheduler: Any
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
         if accelerator.scaler is not None:
             torch.save(accelerator.scaler.state_dict(), tmp / "scaler.pt")
+        if arrays is not None:
+            np.savez(tmp / DATA_FILE, **arrays)
     torch.save(rng_state(), tmp / f"rng_state_{accelerator.process_index}.pt")
     accelerator.wait_for_everyone()
     if main:
@@ -170,6 +175,11 @@ def _load_trainable(model: Any, tensors: dict[str, torch.Tensor]) -> None:
                 p.to_local().copy_(value.to_local())
             else:
                 p.copy_(value.to(p.device, p.dtype))
+
+
+def load_data_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path / DATA_FILE, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
 
 
 def restore_rng(accelerator: Any, path: Path) -> bool:

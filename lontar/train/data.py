@@ -1,31 +1,39 @@
-"""Training data: documents and chat examples packed into blocks, mixed by weight, in a fixed order.
+"""Training data: documents and chat examples packed into blocks, mixed by token share, step by step.
 
 Continued pre-training: each document becomes the segment `[EOS] + tokens`, so the model reads a
 document after the separator (as the eval stage scores it) and learns to end one (the next
 segment's EOS is the target of a document's last token). Chat/instruction data: one segment per
 example (`lontar.train.sft`).
 
-The order of training blocks is a pure function of the seed and the step: step `s` takes plan
-entries `[s*G, (s+1)*G)` (G = micro batch x accumulation x processes), and process `r` takes, in
-micro-batch `i`, entries `(i*world + r)*micro ...`. Resuming at step `s` is therefore exact, and a
-run on 1 or 2 processes with the same global batch sees the same blocks in every step.
+Which document comes next is `lontar.train.sampler`'s: every dataset and every source of the run
+corpus in its share of the training tokens, in a seeded order over the whole corpus, read lazily.
+Every process builds the same global step of G blocks (G = micro batch x accumulation x
+processes) and process `r` takes, in micro-batch `i`, blocks `(i*world + r)*micro ...`, so a run on
+1 or 2 processes with the same global batch sees the same blocks in every step; the sampler's
+position is saved in checkpoints, so resuming continues with the very same blocks.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
-from collections.abc import Iterable, Iterator
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+import torch
 
-from lontar.corpus.shards import iter_texts
-from lontar.train.packing import (Packed, Segment, attention_pairs_per_block, pack_segments, real_tokens_per_block,
-                                  targets_per_block, to_batch)
+from lontar.corpus.shards import iter_texts, split_files
+from lontar.errors import DataError
+from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_per_block, pack_segments,
+                                  real_tokens_per_block, targets_per_block, to_batch)
+from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
 from lontar.train.sft import chat_segments
 
 
@@ -81,18 +89,14 @@ def read_texts(path: str, text_field: str = "text", limit: int | None = None) ->
             n += 1
 
 
-def pack_dataset(spec: Any, tokenizer: Any, run_dir: Path, block_size: int, max_blocks: int | None,
-                 default_max_docs: int | None = None, open_blocks: int = 64) -> Packed:
-    """Pack one `train.datasets` entry into at most `max_blocks` blocks."""
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    if spec.type == "corpus":
-        limit = spec.max_docs or default_max_docs
-        texts = read_texts(spec.path, spec.text_field, limit) if spec.path else iter_texts(run_dir / "corpus", "train",
-                                                                                          limit=limit)
-        return pack_segments(document_segments(tokenizer, texts), block_size, pad, max_blocks=max_blocks,
-                             open_blocks=open_blocks, end_id=tokenizer.eos_token_id)
-    return pack_segments(chat_segments(tokenizer, spec.path, spec.format, spec.max_docs), block_size, pad,
-                         max_blocks=max_blocks, open_blocks=open_blocks, split_long=False)
+def doc_segments(tokenizer: Any, texts: list[str]) -> list[Segment | None]:
+    """`[EOS] + tokens` per document (None for one that gives no token), tokenized in one call."""
+    eos = tokenizer.eos_token_id
+    if not texts:
+        return []
+    ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    return [Segment(np.asarray([eos, *x], dtype=np.int32), nbytes=len(t.encode("utf-8"))) if x else None
+            for t, x in zip(texts, ids)]
 
 
 def apportion(total: int, weights: list[float]) -> list[int]:
@@ -105,88 +109,257 @@ def apportion(total: int, weights: list[float]) -> list[int]:
     return [max(1, int(c)) for c in counts]
 
 
+def dataset_name(spec: Any, i: int, taken: list[str]) -> str:
+    name = spec.name or (f"{spec.type}:{Path(spec.path).name}" if spec.path else "corpus")
+    return name if name not in taken else f"{name}#{i}"
+
+
+def card_shares(run_dir: Path) -> dict[str, float]:
+    """Each source's share of the run corpus's train mixture, as the data card records it: tokens where it
+    counted them, else characters; {} without a card."""
+    path = run_dir / "corpus" / "data_card.json"
+    if not path.is_file():
+        return {}
+    card = json.loads(path.read_text(encoding="utf-8"))
+    mixed = (card.get("mixing") or {}).get("sources") or {}
+    for key in ("mixed_tokens", "mixed_chars"):
+        sizes = {g: float(v.get(key) or 0) for g, v in mixed.items()}
+        if sizes and all(v > 0 for v in sizes.values()):
+            return {g: v / sum(sizes.values()) for g, v in sizes.items()}
+    sizes = {s["source"]: float(s.get("kept_chars") or 0) for s in card.get("sources", [])}
+    total = sum(sizes.values())
+    return {g: v / total for g, v in sizes.items()} if total else {}
+
+
 @dataclass
-class Source:
+class Part:
+    """A stream before it is opened: its rows, how to read and segment them, its share within its dataset."""
+
     name: str
-    packed: Packed
-    uses: int  # blocks the plan takes from it (more than it has: it repeats, reshuffled each epoch)
+    lang: str
+    rows: np.ndarray
+    fetch: Callable[[np.ndarray], list[Any]]
+    segment: Callable[[list[Any]], list[Segment | None]]
+    share: float
+    split_long: bool
+
+
+def _limit(rows: np.ndarray, limit: int | None, total: int) -> np.ndarray:
+    """A document cap spread over the streams in proportion to their size (never only the first source)."""
+    if limit is None or limit >= total:
+        return rows
+    return rows[: max(1, round(limit * len(rows) / total))]
+
+
+def corpus_parts(spec: Any, name: str, run_dir: Path, tokenizer: Any, limit: int | None) -> list[Part]:
+    """One stream per source of a parquet corpus (by its `source`, else `lang` column), shares from the card."""
+    segment = lambda texts: doc_segments(tokenizer, texts)  # noqa: E731
+    if spec.path and not Path(spec.path).is_dir() and not spec.path.endswith(".parquet"):
+        texts = list(read_texts(spec.path, spec.text_field, limit))
+        rows = np.arange(len(texts), dtype=np.int64)
+        return [Part(name, spec.lang or "und", rows, lambda r: [texts[i] for i in r], segment, 1.0, True)]
+    if spec.path and Path(spec.path).is_dir():
+        files = split_files(Path(spec.path), "train")
+    elif spec.path:
+        files = [Path(f) for f in sorted(glob.glob(spec.path, recursive=True))]
+        if not files:
+            raise DataError(f"train.datasets: no file matches '{spec.path}'")
+    else:
+        files = split_files(run_dir / "corpus", "train")
+    docs = ParquetDocs(files, spec.text_field)
+    total = len(docs)
+    if total == 0:
+        raise DataError(f"train data '{name}': {files[0].parent} holds no documents")
+    langs = docs.codes("lang")
+    groups = docs.codes("source") or langs
+    shares = card_shares(run_dir) if not spec.path else {}
+    parts = []
+    if groups is None:
+        return [Part(name, spec.lang or "und", _limit(np.arange(total), limit, total), docs.read, segment, 1.0, True)]
+    codes, values = groups
+    for g, label in enumerate(values):
+        rows = np.flatnonzero(codes == g)
+        if not len(rows):
+            continue
+        lang = langs[1][langs[0][rows[0]]] if langs is not None else (spec.lang or "und")
+        share = shares.get(label, len(rows) / total) if shares else len(rows) / total
+        parts.append(Part(f"{name}/{label}", lang, _limit(rows, limit, total), docs.read, segment, share, True))
+    norm = sum(p.share for p in parts)
+    for p in parts:
+        p.share /= norm
+    return parts
+
+
+def chat_part(spec: Any, name: str, tokenizer: Any, block_size: int) -> tuple[Part, list[dict[str, Any]]]:
+    """A chat dataset, rendered and tokenized up front (records are few): its segments and what was set aside."""
+    rejected: list[dict[str, Any]] = []
+    segs = list(chat_segments(tokenizer, spec.path, spec.format, spec.max_docs, block_size=block_size,
+                              rejected=rejected))
+    if not segs:
+        reasons = sorted({r["reason"] for r in rejected})[:3]
+        raise DataError(f"train data '{name}' ({spec.path}): no usable record ({len(rejected)} set aside: "
+                        f"{'; '.join(reasons)})")
+    part = Part(name, spec.lang or "und", np.arange(len(segs), dtype=np.int64), lambda r: [segs[i] for i in r],
+                lambda items: list(items), 1.0, False)
+    return part, rejected
+
+
+@dataclass
+class StepBlocks:
+    ids: np.ndarray  # int32 [G, block]
+    flags: np.ndarray  # uint8 [G, block]
+    sid: np.ndarray  # int16 [G, block]: the stream of each token, -1 for padding
 
 
 class TrainData:
-    """The fixed plan of training blocks and the micro-batches each process reads at each step."""
+    """The training blocks, one global step at a time, and the micro-batches each process reads."""
 
-    def __init__(self, sources: list[Source], steps: int, micro: int, accum: int, world: int, seed: int):
-        self.sources, self.micro, self.accum, self.world = sources, micro, accum, world
+    def __init__(self, infos: list[StreamInfo], make_mixer: Callable[[], Mixer], block_size: int, pad_id: int,
+                 micro: int, accum: int, world: int, fingerprint: str, datasets: list[dict[str, Any]]):
+        self.infos, self.make_mixer, self.block_size, self.pad_id = infos, make_mixer, block_size, pad_id
+        self.micro, self.accum, self.world = micro, accum, world
         self.global_batch = micro * accum * world
-        total = steps * self.global_batch
-        picks = []
-        for s_idx, src in enumerate(sources):
-            n = len(src.packed)
-            if n == 0:
-                raise ValueError(f"train data '{src.name}' gives no blocks")
-            epochs = -(-src.uses // n)
-            order = np.concatenate([np.random.default_rng([seed, s_idx, e]).permutation(n) for e in range(epochs)])
-            picks.append(np.stack([np.full(src.uses, s_idx), order[: src.uses]], axis=1))
-        plan = np.concatenate(picks)
-        plan = plan[np.random.default_rng([seed, 1_000_003]).permutation(len(plan))][:total]
-        if len(plan) < total:
-            raise ValueError(f"train data: the plan has {len(plan)} blocks, {total} needed")
-        self.plan = plan
-        self.targets = [targets_per_block(s.packed.flags) for s in sources]
-        self.real = [real_tokens_per_block(s.packed.flags) for s in sources]
-        self.pairs = [attention_pairs_per_block(s.packed.flags) for s in sources]
-        self._fingerprint: str | None = None
+        self.mixer = make_mixer()
+        self._fingerprint = fingerprint
+        self.datasets = datasets  # per dataset: name, type, path, files with sha256, set-aside counts
 
-    def _rows(self, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ids = np.stack([self.sources[s].packed.input_ids[j] for s, j in entries])
-        flags = np.stack([self.sources[s].packed.flags[j] for s, j in entries])
-        return ids, flags
+    def _empty(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        flags = np.full(self.block_size, PAD, dtype=np.uint8)
+        flags[0] |= START
+        return (np.full(self.block_size, self.pad_id, dtype=np.int32), flags,
+                np.full(self.block_size, -1, dtype=np.int16))
 
-    def step_entries(self, step: int) -> np.ndarray:
-        """Plan entries of 0-based `step` (all processes, all micro-batches)."""
-        return self.plan[step * self.global_batch: (step + 1) * self.global_batch]
+    def next_step(self) -> StepBlocks:
+        """The next G blocks (empty ones once a finite run's data are used up)."""
+        rows = [self.mixer.block() or self._empty() for _ in range(self.global_batch)]
+        return StepBlocks(*(np.stack(x) for x in zip(*rows)))
 
-    def micro_batch(self, step: int, i: int, rank: int, device: Any = "cpu", attention: str = "mask") -> dict[str, Any]:
-        at = step * self.global_batch + (i * self.world + rank) * self.micro
-        return to_batch(*self._rows(self.plan[at: at + self.micro]), device=device, attention=attention)
+    def count_steps(self) -> int:
+        """Steps of a finite (num_epochs) run: its blocks counted by a dry pass of the same sampler."""
+        mixer, n = self.make_mixer(), 0
+        while mixer.block() is not None:
+            n += 1
+        if n == 0:
+            raise DataError("train data: no blocks")
+        return -(-n // self.global_batch)
 
-    def step_stats(self, step: int) -> dict[str, int]:
-        """Global counts of the step: loss targets (the loss denominator), real tokens, attention pairs."""
-        e = self.step_entries(step)
-        return {"targets": int(sum(self.targets[s][j] for s, j in e)),
-                "tokens": int(sum(self.real[s][j] for s, j in e)),
-                "pairs": int(sum(self.pairs[s][j] for s, j in e))}
+    def micro_batch(self, blocks: StepBlocks, i: int, rank: int, device: Any = "cpu",
+                    attention: str = "mask") -> dict[str, Any]:
+        at = (i * self.world + rank) * self.micro
+        rows = slice(at, at + self.micro)
+        batch = to_batch(blocks.ids[rows], blocks.flags[rows], device=device, attention=attention)
+        batch["streams"] = torch.from_numpy(blocks.sid[rows].astype(np.int64)).to(device)
+        return batch
+
+    def step_stats(self, blocks: StepBlocks) -> dict[str, Any]:
+        """Global counts of the step: loss targets (the loss denominator), real tokens, attention pairs, and
+        the real tokens of each stream."""
+        real = (blocks.flags & PAD) == 0
+        per = np.bincount(blocks.sid[real].astype(np.int64), minlength=len(self.infos))
+        return {"targets": int(targets_per_block(blocks.flags).sum()),
+                "tokens": int(real_tokens_per_block(blocks.flags).sum()),
+                "pairs": int(attention_pairs_per_block(blocks.flags).sum()), "by_stream": per}
+
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        return self.mixer.state()
+
+    def load_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.mixer.load(meta, arrays)
 
     def fingerprint(self) -> str:
-        """A hash of every block and of the plan: resuming needs the very same data."""
-        if self._fingerprint is None:
-            h = hashlib.sha256(self.plan.tobytes())
-            for src in self.sources:
-                h.update(src.packed.input_ids.tobytes())
-                h.update(src.packed.flags.tobytes())
-            self._fingerprint = h.hexdigest()[:16]
+        """What the data position means: the streams, their files and the tokenizer."""
         return self._fingerprint
 
     def describe(self) -> list[str]:
-        lines = []
-        for src in self.sources:
-            p = src.packed
-            lines.append(f"{src.name}: {p.docs:,} docs -> {len(p):,} blocks ({p.stats['fill']:.1%} filled, "
-                         f"{p.cut} cut), {src.uses:,} blocks used ({src.uses / len(p):.2f} epochs)")
-        return lines
+        return [f"{s.name} ({s.lang}): {len(st.order.rows):,} documents, {s.share:.2%} of the training tokens"
+                for s, st in zip(self.infos, self.mixer.streams)]
+
+    def summary(self, tokens_by_stream: Sequence[int]) -> dict[str, dict[str, int]]:
+        """Tokens trained per dataset, per language and per stream."""
+        out: dict[str, dict[str, int]] = {"by_dataset": {}, "by_lang": {}, "by_stream": {}}
+        for info, n in zip(self.infos, tokens_by_stream):
+            ds = self.datasets[info.dataset]["name"]
+            out["by_dataset"][ds] = out["by_dataset"].get(ds, 0) + int(n)
+            out["by_lang"][info.lang] = out["by_lang"].get(info.lang, 0) + int(n)
+            out["by_stream"][info.name] = int(n)
+        return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
     t = cfg.train
-    total = t.max_steps * t.micro_batch_size * t.gradient_accumulation_steps * world
-    uses = apportion(total, [d.weight for d in t.datasets])
-    sources = []
-    for i, (spec, n) in enumerate(zip(t.datasets, uses)):
-        packed = pack_dataset(spec, tokenizer, cfg.run_dir, t.block_size, max_blocks=n,
-                              default_max_docs=t.max_train_docs, open_blocks=t.packing_open_blocks)
-        name = spec.name or (f"{spec.type}:{spec.path}" if spec.path else "corpus")
-        sources.append(Source(name if name not in [s.name for s in sources] else f"{name}#{i}", packed, n))
-    return TrainData(sources, t.max_steps, t.micro_batch_size, t.gradient_accumulation_steps, world, cfg.seed)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    weights = np.asarray([d.weight for d in t.datasets], dtype=float)
+    weights /= weights.sum()
+    parts: list[tuple[int, Part]] = []
+    datasets: list[dict[str, Any]] = []
+    fp = hashlib.sha256(json.dumps({"vocab": len(tokenizer), "block": t.block_size, "seed": cfg.seed}).encode())
+    fp.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    for i, spec in enumerate(t.datasets):
+        name = dataset_name(spec, i, [d["name"] for d in datasets])
+        entry: dict[str, Any] = {"name": name, "type": spec.type, "path": spec.path, "weight": spec.weight}
+        if spec.type == "chat":
+            part, rejected = chat_part(spec, name, tokenizer, t.block_size)
+            files = sorted(glob.glob(spec.path, recursive=True))
+            entry |= {"files": [{"path": f, "sha256": _sha256(Path(f))} for f in files],
+                      "records": len(part.rows) + len(rejected), "set_aside": len(rejected),
+                      "set_aside_reasons": dict(Counter(r["reason"].split(":")[0] for r in rejected))}
+            if rejected:
+                out = cfg.run_dir / "train_rejected" / f"{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.jsonl"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected), encoding="utf-8")
+                entry["set_aside_file"] = str(out.relative_to(cfg.run_dir))
+                print(f"train: {name}: {len(rejected):,} of {entry['records']:,} chat records set aside (reasons in "
+                      f"{out})")
+            ds_parts = [part]
+            for f in entry["files"]:
+                fp.update(f["sha256"].encode())
+        else:
+            ds_parts = corpus_parts(spec, name, cfg.run_dir, tokenizer, spec.max_docs or t.max_train_docs)
+        for p in ds_parts:
+            parts.append((i, p))
+            fp.update(f"{p.name}\0{len(p.rows)}\0{p.share}\0".encode())
+            fp.update(p.rows[:: max(1, len(p.rows) // 1000)].tobytes())
+        datasets.append(entry)
+    if t.datasets and any(d.type == "corpus" for d in t.datasets):
+        for f in _corpus_files(cfg):
+            fp.update(f"{f.name}\0{f.stat().st_size}\0".encode())
+    infos = [StreamInfo(p.name, i, p.lang, float(weights[i] * p.share)) for i, p in parts]
+    epochs = t.num_epochs
+    global_batch = t.micro_batch_size * t.gradient_accumulation_steps * world
+
+    def make_mixer() -> Mixer:
+        streams = [DocStream(info, DocOrder(p.rows, t.shuffle_chunk, t.shuffle_window, cfg.seed, (info.dataset, k)),
+                             p.fetch, p.segment, epochs, t.block_size, p.split_long)
+                   for k, (info, (_, p)) in enumerate(zip(infos, parts))]
+        # At most a step's worth of open blocks: what is in flight between the mixer's draw and a closed
+        # block stays small next to a step, so every step holds the drawn proportions.
+        packer = StreamPacker(t.block_size, pad, tokenizer.eos_token_id, min(t.packing_open_blocks, global_batch))
+        return Mixer(streams, packer)
+
+    return TrainData(infos, make_mixer, t.block_size, pad, t.micro_batch_size, t.gradient_accumulation_steps, world,
+                     fp.hexdigest()[:16], datasets)
+
+
+def _corpus_files(cfg: Any) -> list[Path]:
+    out: list[Path] = []
+    for d in cfg.train.datasets:
+        if d.type != "corpus":
+            continue
+        if not d.path:
+            out += split_files(cfg.run_dir / "corpus", "train")
+        elif Path(d.path).is_dir():
+            out += split_files(Path(d.path), "train")
+        else:
+            out += [Path(f) for f in sorted(glob.glob(d.path, recursive=True))]
+    return out
 
 
 def build_validation(cfg: Any, tokenizer: Any) -> Packed | None:

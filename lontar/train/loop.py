@@ -24,10 +24,13 @@ from peft import get_peft_model
 from tqdm import tqdm
 from transformers import get_scheduler
 
-from lontar.errors import StageError
+import numpy as np
+
+from lontar.errors import ConfigError, StageError
 from lontar.config import RunConfig
 from lontar.train.attention import register as register_packed_attention
-from lontar.train.checkpoint import latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from lontar.train.checkpoint import (checkpoints, latest_checkpoint, load_checkpoint, load_data_arrays, restore_rng,
+                                     save_checkpoint)
 from lontar.train.data import build_train_data, build_validation
 from lontar.train.distributed import describe, make_accelerator, trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs, run_lora_config
@@ -38,6 +41,22 @@ from lontar.train.validation import evaluate
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
                      "tensorboard", "peak_tflops"}
+
+
+PREVIOUS = "checkpoints.previous"
+
+
+def log_mixture(data: Any, window: dict[str, Any]) -> dict[str, Any]:
+    """Tokens per dataset and per language, and the loss per dataset, over a log window."""
+    seen = data.summary(window["by_stream"])
+    nll: dict[str, float] = {}
+    targets: dict[str, float] = {}
+    for info, a, b in zip(data.infos, window["nll"], window["targets"]):
+        name = data.datasets[info.dataset]["name"]
+        nll[name] = nll.get(name, 0.0) + float(a)
+        targets[name] = targets.get(name, 0.0) + float(b)
+    return {"tokens_by_dataset": seen["by_dataset"], "tokens_by_lang": seen["by_lang"],
+            "loss_by_dataset": {k: (nll[k] / targets[k] if targets[k] else None) for k in nll}}
 
 
 class ResumeError(StageError):
@@ -72,6 +91,10 @@ def prepare_model(cfg: RunConfig, tokenizer: Any, accelerator: Accelerator) -> t
     block-diagonal mask, for an explicitly chosen sdpa or eager)."""
     with accelerator.main_process_first():
         model = load_base_model(cfg, tokenizer)
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if isinstance(positions, int) and cfg.train.block_size > positions:
+        raise ConfigError(f"train.block_size ({cfg.train.block_size}) exceeds the model's max_position_embeddings "
+                          f"({positions}, {cfg.model.name_or_path or 'model.architecture'})")
     flops = FlopCounter.for_model(model)
     impl = model.config._attn_implementation
     attention = "flash" if impl.startswith("flash_attention") else "mask"
@@ -87,6 +110,8 @@ def prepare_model(cfg: RunConfig, tokenizer: Any, accelerator: Accelerator) -> t
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     model.config.use_cache = False
+    # The adapter's initial weights must not depend on whether this call built base_model/ or found it.
+    set_seed(cfg.seed)
     return get_peft_model(model, run_lora_config(cfg, model)), flops, attention
 
 
@@ -151,17 +176,19 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     model, flops, attention = prepare_model(cfg, tokenizer, accelerator)
     trainable, total = model.get_nb_trainable_parameters()
     data = build_train_data(cfg, tokenizer, world)
+    max_steps = data.count_steps() if t.num_epochs else t.max_steps
     val = build_validation(cfg, tokenizer)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     # Stepped by hand once per optimizer step (a prepared scheduler would step once per process).
-    scheduler = get_scheduler(t.lr_scheduler, optimizer, num_warmup_steps=t.warmup_steps, num_training_steps=t.max_steps)
+    scheduler = get_scheduler(t.lr_scheduler, optimizer, num_warmup_steps=t.warmup_steps, num_training_steps=max_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     unwrapped = accelerator.unwrap_model(model)
     params = [p for p in model.parameters() if p.requires_grad]  # FSDP2 replaced them with sharded ones
 
     state: dict[str, Any] = {"step": 0, "history": [], "evals": [], "skipped_steps": 0, "bad_in_a_row": 0,
-                             "tokens_seen": 0}
+                             "tokens_seen": 0, "tokens_by_stream": [0] * len(data.infos)}
+    ckpt_dir = ckpt_root
     if resume_from is not None:
         if saved["global_batch"] != data.global_batch:
             raise ResumeError(f"--resume: {resume_from} used a global batch of {saved['global_batch']} blocks, this run "
@@ -170,15 +197,35 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             raise ResumeError(f"--resume: the training data differ from {resume_from}'s (corpus, tokenizer or "
                               "datasets changed): its data position would not mean the same blocks")
         state = load_checkpoint(accelerator, model, optimizer, scheduler, resume_from)
-    elif main and ckpt_root.is_dir() and any(ckpt_root.iterdir()):
-        print(f"train: starting from scratch; removing the old checkpoints in {ckpt_root} (--resume continues them)")
-        shutil.rmtree(ckpt_root)
+        data.load_state(state.pop("data_state"), load_data_arrays(resume_from))
+    elif checkpoints(ckpt_root):
+        # A new run keeps the old checkpoints resumable until it has saved one of its own (or finished).
+        ckpt_dir = cfg.run_dir / "checkpoints.next"
+        if main:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            print(f"train: starting from scratch; the old checkpoints in {ckpt_root} stay until this run saves its "
+                  f"first one, then move to {PREVIOUS} (--resume continues them)")
     accelerator.wait_for_everyone()
+
+    def retire_old_checkpoints() -> None:
+        nonlocal ckpt_dir
+        if ckpt_dir == ckpt_root:
+            return
+        if main:
+            previous = cfg.run_dir / PREVIOUS
+            shutil.rmtree(previous, ignore_errors=True)
+            if ckpt_root.exists():
+                ckpt_root.replace(previous)
+            if ckpt_dir.exists():
+                ckpt_dir.replace(ckpt_root)
+            print(f"train: the previous run's checkpoints moved to {previous}")
+        accelerator.wait_for_everyone()
+        ckpt_dir = ckpt_root
 
     start_step = state["step"]
     peak = t.peak_tflops * 1e12 if t.peak_tflops else measure_peak_flops(accelerator.device)["flops_per_s"]
     if main:
-        print(f"train: {trainable:,} trainable of {total:,} parameters; {t.max_steps} steps x {data.global_batch} "
+        print(f"train: {trainable:,} trainable of {total:,} parameters; {max_steps} steps x {data.global_batch} "
               f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
               f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
         print(f"train: distributed: {describe(accelerator, strategy)}")
@@ -199,31 +246,51 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             tqdm.write(f"step {step:>6}  validation loss {r['val_loss']:.4f}  bits/byte {r['val_bpb']:.4f}")
 
     def checkpoint(step: int) -> None:
-        save_checkpoint(accelerator, model, optimizer, scheduler, tokenizer, ckpt_root, step,
+        meta, arrays = data.state()
+        save_checkpoint(accelerator, model, optimizer, scheduler, tokenizer, ckpt_dir, step,
                         {**state, "resume_key": resume_key(cfg), "data_fingerprint": data.fingerprint(),
-                         "global_batch": data.global_batch, "world": world, "blocks_consumed": step * data.global_batch},
-                        t.keep_last)
+                         "global_batch": data.global_batch, "world": world, "blocks_consumed": step * data.global_batch,
+                         "data_state": meta}, t.keep_last, arrays=arrays)
+        retire_old_checkpoints()
 
     started = time.time()
-    bar = tqdm(total=t.max_steps, initial=start_step, desc="train", disable=not main, mininterval=1.0)
-    window = {"loss": 0.0, "steps": 0, "tokens": 0, "flops": 0.0, "start": time.time()}
+    n_streams = len(data.infos)
+
+    def new_window() -> dict[str, Any]:
+        return {"loss": 0.0, "steps": 0, "tokens": 0, "flops": 0.0, "start": time.time(),
+                "by_stream": np.zeros(n_streams, dtype=np.int64), "nll": np.zeros(n_streams),
+                "targets": np.zeros(n_streams)}
+
+    bar = tqdm(total=max_steps, initial=start_step, desc="train", disable=not main, mininterval=1.0)
+    window = new_window()
     model.train()
-    for step in range(start_step, t.max_steps):
-        stats = data.step_stats(step)
+    for step in range(start_step, max_steps):
+        blocks = data.next_step()
+        stats = data.step_stats(blocks)
         n_items = torch.tensor(float(max(stats["targets"], 1)), device=accelerator.device)
         # accelerate divides by the accumulation steps and DDP/FSDP average over processes: undo both.
         scale = t.gradient_accumulation_steps * world
-        local = torch.zeros((), device=accelerator.device)
+        local = torch.zeros(1 + 2 * n_streams, device=accelerator.device, dtype=torch.float64)
         for i in range(t.gradient_accumulation_steps):
-            batch = data.micro_batch(step, i, rank, accelerator.device, attention)
+            batch = data.micro_batch(blocks, i, rank, accelerator.device, attention)
+            labels, streams = batch.pop("labels")[:, 1:], batch.pop("streams")[:, 1:]
             with accelerator.accumulate(model):
-                loss = model(**batch, num_items_in_batch=n_items, use_cache=False).loss
+                logits = model(**batch, use_cache=False).logits[:, :-1]
+                nll = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]),
+                                                        labels.reshape(-1), ignore_index=-100, reduction="none")
+                loss = nll.sum() / n_items
                 accelerator.backward(loss * scale)
-                local += loss.detach().float()
+                with torch.no_grad():  # the loss of each stream, for the per-dataset log
+                    target = (labels.reshape(-1) != -100).double()
+                    at = streams.reshape(-1).clamp(min=0)
+                    local[0] += loss.detach().double()
+                    local[1:1 + n_streams].index_add_(0, at, nll.detach().double() * target)
+                    local[1 + n_streams:].index_add_(0, at, target)
                 if not accelerator.sync_gradients:
                     continue
                 grad_norm = accelerator.clip_grad_norm_(params, t.max_grad_norm)
-                step_loss = accelerator.reduce(local, "sum").item()
+                reduced = accelerator.reduce(local, "sum").cpu().numpy()
+                step_loss = float(reduced[0])
                 norm = float(grad_norm) if grad_norm is not None else 0.0
                 finite = math.isfinite(step_loss) and math.isfinite(norm)
                 if finite:
@@ -232,10 +299,14 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
                 scheduler.step()
         state["step"] = step + 1
         state["tokens_seen"] += stats["tokens"]
+        state["tokens_by_stream"] = [a + int(b) for a, b in zip(state["tokens_by_stream"], stats["by_stream"])]
+        window["by_stream"] += stats["by_stream"]
         if finite:
             state["bad_in_a_row"] = 0
             window["loss"] += step_loss
             window["steps"] += 1
+            window["nll"] += reduced[1:1 + n_streams]
+            window["targets"] += reduced[1 + n_streams:]
         else:
             state["skipped_steps"] += 1
             state["bad_in_a_row"] += 1
@@ -251,7 +322,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         window["flops"] += flops.flops(stats["tokens"], stats["pairs"])
         bar.update(1)
         done = step + 1
-        if done % t.log_every == 0 or done == t.max_steps:
+        if done % t.log_every == 0 or done == max_steps:
             now = time.time()
             elapsed = max(now - window["start"], 1e-9)
             tok_s = window["tokens"] / elapsed
@@ -259,7 +330,8 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             rec = {"step": done, "loss": window["loss"] / window["steps"] if window["steps"] else None,
                    "lr": scheduler.get_last_lr()[0], "grad_norm": norm, "tokens": window["tokens"],
                    "model_flops": window["flops"], "seconds": round(elapsed, 4), "tokens_per_s": round(tok_s, 1),
-                   "mfu": round(mfu, 5), "skipped_steps": state["skipped_steps"]}
+                   "mfu": round(mfu, 5), "skipped_steps": state["skipped_steps"],
+                   **log_mixture(data, window)}
             if torch.cuda.is_available():
                 rec["max_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
             state["history"].append(rec)
@@ -269,11 +341,11 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
                 shown = f"{rec['loss']:.4f}" if rec["loss"] is not None else "skipped"
                 bar.set_postfix(loss=shown, tok_s=f"{tok_s:.0f}", mfu=f"{mfu:.1%}")
                 tqdm.write(f"step {done:>6}  loss {shown}  lr {rec['lr']:.2e}  {tok_s:.0f} tok/s  MFU {mfu:.1%}")
-            window = {"loss": 0.0, "steps": 0, "tokens": 0, "flops": 0.0, "start": time.time()}
+            window = new_window()
         paused = time.time()  # evaluation and checkpoints are not training time
-        if val is not None and (done % t.eval_every == 0 or done == t.max_steps):
+        if val is not None and (done % t.eval_every == 0 or done == max_steps):
             run_eval(done)
-        if t.save_every and (done % t.save_every == 0 or done == t.max_steps):
+        if t.save_every and (done % t.save_every == 0 or done == max_steps):
             checkpoint(done)
         window["start"] += time.time() - paused
     bar.close()
@@ -286,10 +358,12 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
               f"{state['skipped_steps']} steps skipped)")
     accelerator.wait_for_everyone()
+    retire_old_checkpoints()
     if attention == "packed":  # the packed kernel needs lontar's batches; hand back a plain sdpa model
         unwrapped.get_base_model().set_attn_implementation("sdpa")
     return {"steps": state["step"], "history": state["history"], "evals": state["evals"],
-            "trainable_params": trainable, "total_params": total, "blocks": sum(len(s.packed) for s in data.sources),
+            "trainable_params": trainable, "total_params": total, "blocks": state["step"] * data.global_batch,
+            "tokens_seen": data.summary(state["tokens_by_stream"]), "datasets": data.datasets, "max_steps": max_steps,
             "skipped_steps": state["skipped_steps"], "adapter_dir": adapter_dir, "is_main": main,
             "peak_flops_per_s": peak, "mfu_formula": FORMULA, "model": unwrapped.eval()}
 

@@ -54,20 +54,39 @@ def base_model_dir(cfg: RunConfig) -> Path:
     return cfg.run_dir / "base_model"
 
 
+def base_model_hash(cfg: RunConfig, tokenizer: Any) -> str:
+    """What a random-init base is a function of: the architecture, dtype, seed and vocabulary shape."""
+    from lontar.rundir import section_hash
+
+    return section_hash({"architecture": cfg.model.architecture, "dtype": cfg.model.dtype, "seed": cfg.seed,
+                         "vocab": len(tokenizer), "bos": tokenizer.bos_token_id, "eos": tokenizer.eos_token_id,
+                         "pad": tokenizer.pad_token_id})
+
+
 def _init_random_base(cfg: RunConfig, tokenizer: Any) -> Path:
+    """Built once and reused while its stamp matches the config; rebuilt (said so) when the settings changed."""
+    from lontar.rundir import stamp_matches, write_stamp
+
     path = base_model_dir(cfg)
+    digest = base_model_hash(cfg, tokenizer)
     if (path / "config.json").exists():
-        return path
+        if stamp_matches(path, digest):
+            return path
+        print(f"model: {path} was built from other settings (model.architecture, dtype, seed or the tokenizer's "
+              "vocabulary) than this config's: rebuilding it")
     arch = dict(cfg.model.architecture or {})
     model_type = arch.pop("model_type")
     config = AutoConfig.for_model(
         model_type, vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **arch)
-    torch.manual_seed(cfg.seed)
-    model = AutoModelForCausalLM.from_config(config, dtype=DTYPES[cfg.model.dtype])
+    with torch.random.fork_rng(devices=[]):  # building the base must not move the run's random state
+        torch.manual_seed(cfg.seed)
+        model = AutoModelForCausalLM.from_config(config, dtype=DTYPES[cfg.model.dtype])
     tmp = path.with_name(path.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)  # safetensors
+    write_stamp(tmp, "model", digest)
+    shutil.rmtree(path, ignore_errors=True)
     tmp.replace(path)
     return path
 

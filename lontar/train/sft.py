@@ -1,10 +1,13 @@
-"""Instruction tuning data: chat or alpaca jsonl rendered with the tokenizer's chat template.
+"""Instruction tuning data: chat, sharegpt or alpaca jsonl rendered with a chat template.
 
 The loss covers the assistant turns only. Which characters belong to an assistant turn is read
 from the template itself: the conversation up to a turn, rendered with the generation prompt, is a
 prefix of the conversation including that turn, and the characters in between are the reply (with
 the template's own end-of-turn marker). Tokens are labelled by their character offsets, so nothing
 depends on how a response marker tokenizes in context (which breaks on Khmer, Thai, Lao, Burmese).
+
+A record that cannot be used (not JSON, not the format, no assistant turn, longer than a block) is
+set aside with its reason and raw text, and counted; it never stops the run.
 """
 
 from __future__ import annotations
@@ -27,27 +30,49 @@ class ChatFormatError(LontarError, ValueError):
     """A record or the chat template cannot be used for instruction tuning; the message says which."""
 
 
-def read_jsonl(pattern: str, limit: int | None = None) -> Iterator[tuple[str, int, dict[str, Any]]]:
+def read_records(pattern: str, limit: int | None = None) -> Iterator[tuple[str, int, Any, str]]:
+    """(file, line, parsed record or the ChatFormatError of an unparsable line, raw line) per non-empty line."""
     files = sorted(glob.glob(pattern, recursive=True))
     if not files:
         raise FileNotFoundError(f"no file matches '{pattern}'")
     n = 0
     for path in files:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             for lineno, line in enumerate(f, 1):
                 if not line.strip():
                     continue
                 if limit is not None and n >= limit:
                     return
                 try:
-                    yield path, lineno, json.loads(line)
+                    record: Any = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ChatFormatError(f"{path}:{lineno}: not JSON ({e.msg})") from None
+                    record = ChatFormatError(f"not JSON ({e.msg})")
+                yield path, lineno, record, line.rstrip("\n")
                 n += 1
 
 
+def read_jsonl(pattern: str, limit: int | None = None) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    for path, lineno, record, _ in read_records(pattern, limit):
+        if isinstance(record, ChatFormatError):
+            raise ChatFormatError(f"{path}:{lineno}: {record}")
+        yield path, lineno, record
+
+
+SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "bot": "assistant", "model": "assistant"}
+
+
+def _checked(out: list[dict[str, str]]) -> list[dict[str, str]]:
+    if not any(m["role"] == "assistant" for m in out):
+        raise ChatFormatError("no assistant message: nothing to learn from")
+    return out
+
+
 def to_messages(record: dict[str, Any], fmt: str = "auto") -> list[dict[str, str]]:
-    """`messages` records ([{role, content}]) or alpaca records (instruction, input, output[, system])."""
+    """`messages` records ([{role, content}]), sharegpt records (`conversations`: [{from, value}]) or alpaca
+    records (instruction, input, output[, system]) as a list of {role, content}."""
+    if not isinstance(record, dict):
+        raise ChatFormatError("a record must be a JSON object")
     if fmt == "messages" or (fmt == "auto" and "messages" in record):
         messages = record.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -57,9 +82,17 @@ def to_messages(record: dict[str, Any], fmt: str = "auto") -> list[dict[str, str
             if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
                 raise ChatFormatError(f"bad message {m!r}: needs 'role' in {ROLES} and a string 'content'")
             out.append({"role": m["role"], "content": m["content"]})
-        if not any(m["role"] == "assistant" for m in out):
-            raise ChatFormatError("no assistant message: nothing to learn from")
-        return out
+        return _checked(out)
+    if fmt == "sharegpt" or (fmt == "auto" and "conversations" in record):
+        turns = record.get("conversations")
+        if not isinstance(turns, list) or not turns:
+            raise ChatFormatError("'conversations' must be a non-empty list of {from, value}")
+        out = [{"role": "system", "content": record["system"]}] if isinstance(record.get("system"), str) else []
+        for m in turns:
+            if not isinstance(m, dict) or m.get("from") not in SHAREGPT_ROLES or not isinstance(m.get("value"), str):
+                raise ChatFormatError(f"bad turn {m!r}: needs 'from' in {sorted(SHAREGPT_ROLES)} and a string 'value'")
+            out.append({"role": SHAREGPT_ROLES[m["from"]], "content": m["value"]})
+        return _checked(out)
     if fmt == "alpaca" or (fmt == "auto" and "instruction" in record):
         if not isinstance(record.get("output"), str) or not isinstance(record.get("instruction"), str):
             raise ChatFormatError("alpaca records need string 'instruction' and 'output'")
@@ -68,7 +101,43 @@ def to_messages(record: dict[str, Any], fmt: str = "auto") -> list[dict[str, str
             prompt += "\n\n" + record["input"]
         messages = [{"role": "system", "content": record["system"]}] if record.get("system") else []
         return [*messages, {"role": "user", "content": prompt}, {"role": "assistant", "content": record["output"]}]
-    raise ChatFormatError("a record needs 'messages' (chat) or 'instruction' and 'output' (alpaca)")
+    raise ChatFormatError("a record needs 'messages' (chat), 'conversations' (sharegpt) or 'instruction' and "
+                          "'output' (alpaca)")
+
+
+_CHATML = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+CHAT_TEMPLATES: dict[str, str] = {
+    "chatml": _CHATML,
+    "qwen": _CHATML,  # Qwen2/2.5/3 chat turns are ChatML
+    "llama3": ("{{ '<|begin_of_text|>' }}{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + "
+               "'<|end_header_id|>\n\n' + m['content'] + '<|eot_id|>' }}{% endfor %}{% if add_generation_prompt %}"
+               "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"),
+    # Gemma has no system turn: a system message opens the first user turn.
+    "gemma": ("{{ '<bos>' }}{% set sys = messages[0]['content'] + '\n\n' if messages and messages[0]['role'] == 'system' "
+              "else '' %}{% for m in messages if m['role'] != 'system' %}{% set role = 'model' if m['role'] == "
+              "'assistant' else m['role'] %}{{ '<start_of_turn>' + role + '\n' + (sys if loop.first else '') + "
+              "m['content'] + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}"
+              "{{ '<start_of_turn>model\n' }}{% endif %}"),
+}
+ROLE_MARKERS: dict[str, list[str]] = {
+    "chatml": ["<|im_start|>", "<|im_end|>"], "qwen": ["<|im_start|>", "<|im_end|>"],
+    "llama3": ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+    "gemma": ["<bos>", "<start_of_turn>", "<end_of_turn>"],
+}
+
+
+def use_chat_template(tokenizer: Any, name: str) -> list[str]:
+    """Set the named template on the tokenizer; returns its role markers the tokenizer does not hold as
+    single tokens (the caller adds them as special tokens and trains their rows)."""
+    if name == "tokenizer":
+        if not getattr(tokenizer, "chat_template", None):
+            raise ChatFormatError("the tokenizer has no chat template: set train.chat_template (chatml, llama3, gemma, "
+                                  "qwen) or tokenizer.chat_template (model.tokenizer: run)")
+        return []
+    tokenizer.chat_template = CHAT_TEMPLATES[name]
+    vocab = tokenizer.get_vocab()
+    return [m for m in ROLE_MARKERS[name] if m not in vocab]
 
 
 def _render(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> str:
@@ -102,12 +171,23 @@ def chat_segment(tokenizer: Any, messages: list[dict[str, str]]) -> Segment:
     return Segment(ids, loss, nbytes=len(text.encode("utf-8")))
 
 
-def chat_segments(tokenizer: Any, pattern: str, fmt: str = "auto", limit: int | None = None) -> Iterator[Segment]:
+def chat_segments(tokenizer: Any, pattern: str, fmt: str = "auto", limit: int | None = None,
+                  block_size: int | None = None, rejected: list[dict[str, Any]] | None = None) -> Iterator[Segment]:
+    """Segments of the usable records; the others go to `rejected` ({file, line, reason, raw}) or, when it
+    is None, raise `ChatFormatError` naming the file and line."""
     if not getattr(tokenizer, "chat_template", None):
-        raise ChatFormatError("the tokenizer has no chat template: set tokenizer.chat_template in the config "
-                              "(model.tokenizer: run) or use a base whose tokenizer has one")
-    for path, lineno, record in read_jsonl(pattern, limit):
+        raise ChatFormatError("the tokenizer has no chat template: set train.chat_template or tokenizer.chat_template "
+                              "in the config (model.tokenizer: run), or use a base whose tokenizer has one")
+    for path, lineno, record, raw in read_records(pattern, limit):
         try:
-            yield chat_segment(tokenizer, to_messages(record, fmt))
+            if isinstance(record, ChatFormatError):
+                raise record
+            seg = chat_segment(tokenizer, to_messages(record, fmt))
+            if block_size is not None and len(seg.ids) > block_size:
+                raise ChatFormatError(f"{len(seg.ids)} tokens, longer than train.block_size ({block_size})")
         except ChatFormatError as e:
-            raise ChatFormatError(f"{Path(path).name}:{lineno}: {e}") from None
+            if rejected is None:
+                raise ChatFormatError(f"{Path(path).name}:{lineno}: {e}") from None
+            rejected.append({"file": Path(path).name, "line": lineno, "reason": str(e), "raw": raw[:20000]})
+            continue
+        yield seg

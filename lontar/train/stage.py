@@ -1,22 +1,46 @@
-"""The train stage: `python train/run.py` or `accelerate launch train/run.py`."""
+"""The train stage: `python train/run.py` or `accelerate launch train/run.py`.
+
+It holds the run's lock while it runs, refuses a run corpus built with other corpus settings than the
+config's, and records in the manifest what it trained on: the tokens seen per dataset, language and
+source (`summary.tokens_seen`), and every dataset with its files' sha256 and the records set aside
+(`datasets`).
+"""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from lontar.config import RunConfig
 from lontar.corpus.shards import split_files
 from lontar.manifest import record_stage
-from lontar.train.loop import train
+from lontar.rundir import StaleArtifact, corpus_hash, read_stamp, run_lock
 from lontar.train.model import base_model_dir, tokenizer_source
+
+
+def check_corpus(cfg: RunConfig) -> None:
+    """The run's corpus must come from this config's corpus section (a corpus without a stamp predates stamps)."""
+    stamp = read_stamp(cfg.run_dir / "corpus")
+    if stamp is not None and stamp.get("hash") != corpus_hash(cfg):
+        raise StaleArtifact(f"{cfg.run_dir / 'corpus'} was built with other corpus settings than this config's "
+                            "(corpus section changed): rerun the corpus stage (lontar corpus)")
 
 
 def run_train(cfg: RunConfig, resume: bool | str = False) -> dict[str, Any]:
     """`resume`: True continues from the latest checkpoint in runs/<name>/checkpoints, a path from that one."""
+    with run_lock(cfg.run_dir, "train"):
+        return _run_train(cfg, resume)
+
+
+def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
+    from lontar.train.loop import train
+
     started = time.time()
     uses_run_corpus = any(d.type == "corpus" and not d.path for d in cfg.train.datasets)
-    train_files = split_files(cfg.run_dir / "corpus", "train") if uses_run_corpus else []
+    if uses_run_corpus:
+        check_corpus(cfg)
+    train_files: list[Path | str] = list(split_files(cfg.run_dir / "corpus", "train")) if uses_run_corpus else []
     train_files += [d.path for d in cfg.train.datasets if d.path]
     tokenizer_from = tokenizer_source(cfg)
     result = train(cfg, resume=resume)
@@ -30,5 +54,7 @@ def run_train(cfg: RunConfig, resume: bool | str = False) -> dict[str, Any]:
                                         "trainable_params": result["trainable_params"],
                                         "total_params": result["total_params"], "blocks": result["blocks"],
                                         "skipped_steps": result["skipped_steps"],
-                                        "final_eval": result["evals"][-1] if result["evals"] else None}})
+                                        "tokens_seen": result["tokens_seen"],
+                                        "final_eval": result["evals"][-1] if result["evals"] else None},
+                            "datasets": result["datasets"]})
     return result

@@ -1,7 +1,4 @@
-import numpy as np
-
-from lontar.train.data import Source, TrainData, apportion, document_segments, tokenize_stream
-from lontar.train.packing import Segment, pack_segments
+from lontar.train.data import apportion, document_segments, tokenize_stream
 
 
 def test_literal_special_token_text_stays_text(khmer_tokenizer):
@@ -26,27 +23,18 @@ def test_apportion_is_proportional_and_exact():
     assert sum(apportion(1000, [0.7, 0.2, 0.1])) == 1000
 
 
-def _source(name, n_blocks, token):
-    segments = [Segment(np.full(8, token + i, dtype=np.int32)) for i in range(n_blocks)]
-    return pack_segments(segments, 8, 0)
+def test_one_or_two_processes_with_the_same_global_batch_read_the_same_blocks(tiny_config):
+    from lontar.config import load_config
+    from lontar.train.data import build_train_data
+    from lontar.train.model import load_tokenizer
 
-
-def test_plan_is_the_same_for_one_process_or_two_with_the_same_global_batch():
-    sources = lambda: [Source("a", _source("a", 40, 100), 30), Source("b", _source("b", 5, 500), 10)]  # noqa: E731
-    one = TrainData(sources(), steps=10, micro=4, accum=1, world=1, seed=3)
-    two = TrainData(sources(), steps=10, micro=1, accum=2, world=2, seed=3)
-    for step in range(10):
-        a = one.micro_batch(step, 0, 0)["input_ids"][:, 0].tolist()
-        b = [two.micro_batch(step, i, r)["input_ids"][0, 0].item() for i in range(2) for r in range(2)]
-        assert sorted(a) == sorted(b)
-        assert one.step_stats(step) == two.step_stats(step)
-    assert one.fingerprint() == two.fingerprint()
-    # weights: 30 blocks from a (of 40), 10 from b (5 blocks, so two epochs)
-    firsts = one.plan[:, 0]
-    assert (firsts == 0).sum() == 30 and (firsts == 1).sum() == 10
-    assert sorted(np.bincount(one.plan[firsts == 1, 1]).tolist()) == [2] * 5
-
-
-def test_plan_depends_on_the_seed_only():
-    make = lambda seed: TrainData([Source("a", _source("a", 16, 100), 16)], 4, 4, 1, 1, seed)  # noqa: E731
-    assert (make(0).plan == make(0).plan).all() and not (make(0).plan == make(1).plan).all()
+    path = tiny_config("procs", {"micro_batch_size": 4})
+    one = build_train_data(load_config(path), load_tokenizer(load_config(path)), world=1)
+    two = build_train_data(load_config(path, ["train.micro_batch_size=1", "train.gradient_accumulation_steps=2"]),
+                           load_tokenizer(load_config(path)), world=2)
+    assert one.global_batch == two.global_batch == 4
+    for _ in range(5):
+        a, b = one.next_step(), two.next_step()
+        assert (a.ids == b.ids).all() and one.step_stats(a)["targets"] == two.step_stats(b)["targets"]
+        rows = [two.micro_batch(b, i, r)["input_ids"][0] for i in range(2) for r in range(2)]
+        assert sorted(x.sum().item() for x in rows) == sorted(one.micro_batch(a, 0, 0)["input_ids"].sum(1).tolist())

@@ -71,10 +71,21 @@ def test_chat_and_corpus_data_mixed_by_weight_with_gradient_checkpointing(tiny_c
         {"type": "corpus", "weight": 3}, {"type": "chat", "path": str(chat), "weight": 1, "name": "sft"}]},
         model={"gradient_checkpointing": True}))
     result = run_train(cfg)
-    assert len(result["history"]) == 4 and all(math.isfinite(h["loss"]) for h in result["history"])
-    out = capsys.readouterr().out
-    assert "data corpus:" in out and "12 blocks used" in out
-    assert "data sft:" in out and "4 blocks used" in out
+    history = result["history"]
+    assert len(history) == 4 and all(math.isfinite(h["loss"]) for h in history)
+    # every step trains both (chat a quarter of the tokens), each with its own loss in the log
+    for h in history:
+        assert h["tokens_by_dataset"]["sft"] > 0 and h["tokens_by_dataset"]["corpus"] > 0
+        assert math.isfinite(h["loss_by_dataset"]["sft"]) and math.isfinite(h["loss_by_dataset"]["corpus"])
+    share = sum(h["tokens_by_dataset"]["sft"] for h in history) / sum(h["tokens"] for h in history)
+    assert share == pytest.approx(0.25, abs=0.05)
+    # the two-turn chat is longer than a block (64): set aside with its reason and raw record, not cut
+    sft = result["datasets"][1]
+    assert (sft["records"], sft["set_aside"]) == (40, 20) and len(sft["files"][0]["sha256"]) == 64
+    rejected = [json.loads(x) for x in (cfg.run_dir / sft["set_aside_file"]).read_text().splitlines()]
+    assert len(rejected) == 20 and "longer than train.block_size (64)" in rejected[0]["reason"]
+    assert json.loads(rejected[0]["raw"]) == CHAT
+    assert "20 of 40 chat records set aside" in capsys.readouterr().out
 
 
 def test_rslora_dora_and_fully_trained_embeddings(tiny_config):
