@@ -102,3 +102,15 @@ def test_several_problems_are_counted_on_the_one_line(tmp_path):
     path = write_config(tmp_path / "bad.yaml", {**MINIMAL, "train": {"lr": "fast", "max_steps": -1}, "lora": {"x": 1}})
     with pytest.raises(ConfigError, match=r"\(and 2 more problems\)$"):
         load_config(path)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("seed=-5", r"seed: Input should be greater than or equal to 0 \(got -5\)"),
+    ("train.lr=.inf", r"train.lr: Input should be a finite number"),
+    ("train.lr=.nan", r"train.lr: Input should be a finite number"),
+    ("train.block_size=1024", r"train.block_size \(1024\) exceeds model.architecture.max_position_embeddings \(512\)"),
+    ("train.datasets=[{type: chat, path: x.jsonl, format: sharegpt, lang: xx}]", r"unknown lang 'xx'"),
+])
+def test_values_that_would_fail_later_are_refused_at_load(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(REPO / "configs" / "km-tiny.yaml", [override])

@@ -31,8 +31,8 @@ from lontar.eval.sources import DataContext, MissingData, sha256_file, shown_pat
 from lontar.eval.task import Task, resolve_tasks, tasks_dir
 from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage
 from lontar.corpus.shards import split_files
-from lontar.train.model import (DTYPES, MissingStageOutput, base_model_dir, load_base_model, load_tokenizer,
-                                tokenizer_source)
+from lontar.train.model import (DTYPES, MissingStageOutput, attention_implementation, base_model_dir, load_base_model,
+                                load_tokenizer, tokenizer_source)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def load_checkpoint(cfg: RunConfig, tokenizer: Any, ckpt: Checkpoint) -> Any:
         from transformers import AutoModelForCausalLM
 
         return AutoModelForCausalLM.from_pretrained(ckpt.path, dtype=DTYPES[cfg.model.dtype],
-                                                    attn_implementation=cfg.model.attn_implementation)
+                                                    attn_implementation=attention_implementation(cfg.model))
     model = load_base_model(cfg, tokenizer)
     if ckpt.kind == "base":
         return model
