@@ -36,6 +36,7 @@ from lontar.train.distributed import describe, make_accelerator, trainable_state
 from lontar.train.lora import adapter_save_kwargs, run_lora_config
 from lontar.train.mfu import FORMULA, FlopCounter, measure_peak_flops
 from lontar.train.model import load_base_model, load_tokenizer
+from lontar.train.sft import marker_ids
 from lontar.train.validation import evaluate
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
@@ -112,7 +113,7 @@ def prepare_model(cfg: RunConfig, tokenizer: Any, accelerator: Accelerator) -> t
     model.config.use_cache = False
     # The adapter's initial weights must not depend on whether this call built base_model/ or found it.
     set_seed(cfg.seed)
-    return get_peft_model(model, run_lora_config(cfg, model)), flops, attention
+    return get_peft_model(model, run_lora_config(cfg, model, marker_ids(tokenizer, cfg))), flops, attention
 
 
 class Logger:

@@ -53,15 +53,13 @@ def lora_config(section: LoraSectionConfig, trainable_tokens: TrainableTokens | 
     )
 
 
-def run_lora_config(cfg: Any, model: Any) -> LoraConfig:
-    """`lora_config` for a run: the rows of the tokens its tokenizer stage added are trained too.
-
-    Only for a pretrained base (`model.name_or_path`): a random-init base has no rows worth keeping.
-    """
+def run_lora_config(cfg: Any, model: Any, extra_ids: Sequence[int] = ()) -> LoraConfig:
+    """`lora_config` for a run: the rows of the tokens its tokenizer stage added are trained too (only for a
+    pretrained base: a random-init base has no rows worth keeping), and `extra_ids` (chat role markers)."""
     from lontar.train.model import recorded_new_tokens
 
     record = recorded_new_tokens(cfg) if cfg.model.name_or_path else None
-    ids = [t["id"] for t in record["tokens"]] if record else []
+    ids = sorted({*(t["id"] for t in record["tokens"]), *extra_ids} if record else set(extra_ids))
     section = cfg.lora
     if section.train_embeddings:  # the whole input and output embeddings, trained in full
         embeddings = [_module_name(model, m) for m in (model.get_input_embeddings(), model.get_output_embeddings())

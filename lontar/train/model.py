@@ -47,6 +47,9 @@ def load_tokenizer(cfg: RunConfig) -> Any:
                                               trust_remote_code=m.trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    from lontar.train.sft import chat_setup
+
+    chat_setup(tokenizer, cfg)  # chat runs: the named template and its role markers as special tokens
     return tokenizer
 
 

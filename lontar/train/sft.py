@@ -127,17 +127,39 @@ ROLE_MARKERS: dict[str, list[str]] = {
 }
 
 
-def use_chat_template(tokenizer: Any, name: str) -> list[str]:
-    """Set the named template on the tokenizer; returns its role markers the tokenizer does not hold as
-    single tokens (the caller adds them as special tokens and trains their rows)."""
-    if name == "tokenizer":
-        if not getattr(tokenizer, "chat_template", None):
-            raise ChatFormatError("the tokenizer has no chat template: set train.chat_template (chatml, llama3, gemma, "
-                                  "qwen) or tokenizer.chat_template (model.tokenizer: run)")
+def template_markers(tokenizer: Any, name: str) -> list[str]:
+    """The role markers of the template a run trains with (lontar's default template's too)."""
+    if name != "tokenizer":
+        return list(ROLE_MARKERS[name])
+    from lontar.config import DEFAULT_CHAT_TEMPLATE
+
+    return ["<|system|>", "<|user|>", "<|assistant|>"] if tokenizer.chat_template == DEFAULT_CHAT_TEMPLATE else []
+
+
+def chat_setup(tokenizer: Any, cfg: Any) -> list[str]:
+    """For a run with chat data: its named template set on the tokenizer, and the template's role markers
+    added as special tokens where the tokenizer splits them into pieces. Every stage loads the
+    tokenizer through this, so train, eval and publish see the same ids. Returns the markers added."""
+    if not any(d.type == "chat" for d in cfg.train.datasets):
         return []
-    tokenizer.chat_template = CHAT_TEMPLATES[name]
+    name = cfg.train.chat_template
+    if name != "tokenizer":
+        tokenizer.chat_template = CHAT_TEMPLATES[name]
+    elif not getattr(tokenizer, "chat_template", None):
+        return []  # refused with its reason when the chat data are read
     vocab = tokenizer.get_vocab()
-    return [m for m in ROLE_MARKERS[name] if m not in vocab]
+    missing = [m for m in template_markers(tokenizer, name) if m not in vocab]
+    if missing:
+        tokenizer.add_special_tokens({"additional_special_tokens": missing}, replace_extra_special_tokens=False)
+    return missing
+
+
+def marker_ids(tokenizer: Any, cfg: Any) -> list[int]:
+    """Ids of the run's role markers: their embedding rows are trained like new tokens."""
+    if not any(d.type == "chat" for d in cfg.train.datasets):
+        return []
+    vocab = tokenizer.get_vocab()
+    return [vocab[m] for m in template_markers(tokenizer, cfg.train.chat_template) if m in vocab]
 
 
 def _render(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> str:

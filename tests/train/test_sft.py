@@ -54,3 +54,59 @@ def test_bad_records_name_the_file_and_line(tmp_path, khmer_tokenizer):
     path.write_text(json.dumps(CHAT) + "\n" + json.dumps({"messages": [{"role": "user", "content": "x"}]}) + "\n")
     with pytest.raises(ChatFormatError, match=r"bad.jsonl:2: no assistant message"):
         list(chat_segments(khmer_tokenizer, str(path)))
+
+
+SHAREGPT = {"conversations": [{"from": "human", "value": "រាជធានីនៃប្រទេសកម្ពុជាគឺជាអ្វី?"},
+                              {"from": "gpt", "value": "ភ្នំពេញ។"}], "system": "អ្នកជាជំនួយការ។"}
+
+
+def test_sharegpt_records_map_their_speakers_to_roles():
+    assert to_messages(SHAREGPT) == [{"role": "system", "content": "អ្នកជាជំនួយការ។"},
+                                     {"role": "user", "content": "រាជធានីនៃប្រទេសកម្ពុជាគឺជាអ្វី?"},
+                                     {"role": "assistant", "content": "ភ្នំពេញ។"}]
+    with pytest.raises(ChatFormatError, match="needs 'from'"):
+        to_messages({"conversations": [{"from": "narrator", "value": "x"}]}, "sharegpt")
+
+
+@pytest.mark.parametrize("name, reply", [("chatml", "ភ្នំពេញ។<|im_end|>\n"), ("qwen", "ភ្នំពេញ។<|im_end|>\n"),
+                                         ("llama3", "ភ្នំពេញ។<|eot_id|>"), ("gemma", "ភ្នំពេញ។<end_of_turn>\n")])
+def test_named_templates_add_their_role_markers_as_single_tokens(khmer_tokenizer, name, reply):
+    from types import SimpleNamespace
+
+    from lontar.train.sft import ROLE_MARKERS, chat_setup, marker_ids
+
+    tok = khmer_tokenizer
+    cfg = SimpleNamespace(train=SimpleNamespace(chat_template=name, datasets=[SimpleNamespace(type="chat")]))
+    before = len(tok)
+    added = chat_setup(tok, cfg)
+    assert added and len(tok) == before + len(added)
+    for marker in ROLE_MARKERS[name]:
+        assert len(tok(marker, add_special_tokens=False)["input_ids"]) == 1
+    assert len(marker_ids(tok, cfg)) == len(ROLE_MARKERS[name])
+    segment = chat_segment(tok, to_messages(SHAREGPT))
+    assert labelled_text(tok, segment) == reply
+
+
+def test_lontars_default_template_markers_become_special_tokens(khmer_tokenizer):
+    from types import SimpleNamespace
+
+    from lontar.train.sft import chat_setup
+
+    tok = khmer_tokenizer
+    cfg = SimpleNamespace(train=SimpleNamespace(chat_template="tokenizer", datasets=[SimpleNamespace(type="chat")]))
+    before = len(tok("<|assistant|>\n", add_special_tokens=False)["input_ids"])
+    assert chat_setup(tok, cfg) == ["<|system|>", "<|user|>", "<|assistant|>"]
+    assert before > 3 and len(tok("<|assistant|>", add_special_tokens=False)["input_ids"]) == 1
+
+
+def test_unusable_records_are_set_aside_with_their_reason_not_raised(tmp_path, khmer_tokenizer):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([json.dumps(SHAREGPT, ensure_ascii=False), "{not json",
+                               json.dumps({"messages": [{"role": "user", "content": "x"}]}),
+                               json.dumps(CHAT, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    rejected = []
+    segments = list(chat_segments(khmer_tokenizer, str(path), block_size=100, rejected=rejected))
+    assert len(segments) == 1
+    assert [(r["line"], r["reason"].split(" (")[0]) for r in rejected][:2] == [(2, "not JSON"), (3, "no assistant message: nothing to learn from")]
+    assert rejected[2]["line"] == 4 and "longer than train.block_size (100)" in rejected[2]["reason"]
+    assert rejected[0]["raw"] == "{not json"
