@@ -38,14 +38,18 @@ def _blocks(mixer, n):
 def test_a_restored_position_continues_with_the_very_same_blocks():
     reference = Mixer(_streams(), StreamPacker(16, 0, 99, open_blocks=4))
     want = _blocks(reference, 60)
-    first = Mixer(_streams(), StreamPacker(16, 0, 99, open_blocks=4))
-    got = _blocks(first, 23)
-    meta, arrays = first.state()
-    resumed = Mixer(_streams(), StreamPacker(16, 0, 99, open_blocks=4))
-    resumed.load(meta, {k: v.copy() for k, v in arrays.items()})
-    got += _blocks(resumed, 37)
-    for (a, b, c), (x, y, z) in zip(got, want):
-        assert (a == x).all() and (b == y).all() and (c == z).all()
+    mid_document = 0
+    for cut in range(1, 40, 3):
+        first = Mixer(_streams(), StreamPacker(16, 0, 99, open_blocks=4))
+        got = _blocks(first, cut)
+        meta, arrays = first.state()
+        mid_document += any(s[4] for s in meta["streams"])  # stopped inside a long document
+        resumed = Mixer(_streams(), StreamPacker(16, 0, 99, open_blocks=4))
+        resumed.load(meta, {k: v.copy() for k, v in arrays.items()})
+        got += _blocks(resumed, 60 - cut)
+        for (a, b, c), (x, y, z) in zip(got, want, strict=True):
+            assert (a == x).all() and (b == y).all() and (c == z).all(), cut
+    assert mid_document
 
 
 def test_tokens_follow_the_shares_and_long_documents_are_cut_at_blocks():
