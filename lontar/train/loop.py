@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from peft import get_peft_model
 from tqdm import tqdm
 from transformers import get_scheduler
-
-import numpy as np
 
 from lontar.errors import ConfigError, StageError
 from lontar.config import RunConfig
