@@ -308,8 +308,8 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
         if spec.type == "chat":
             part, rejected = chat_part(spec, name, tokenizer, t.block_size)
             files = sorted(glob.glob(spec.path, recursive=True))
-            # file names only: the manifest is published, machine paths are not
-            entry |= {"files": [{"name": Path(f).name, "bytes": Path(f).stat().st_size, "sha256": _sha256(Path(f))}
+            # as configured (the publish stage reads {path, sha256} and makes paths public)
+            entry |= {"files": [{"path": f, "bytes": Path(f).stat().st_size, "sha256": _sha256(Path(f))}
                                 for f in files],
                       "records": len(part.rows) + len(rejected), "set_aside": len(rejected),
                       "set_aside_reasons": dict(Counter(r["reason"].split(":")[0] for r in rejected))}

@@ -8,6 +8,7 @@ source (`summary.tokens_seen`), and every dataset with its files' sha256 and the
 
 from __future__ import annotations
 
+import glob
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
     if uses_run_corpus:
         check_corpus(cfg)
     train_files: list[Path | str] = list(split_files(cfg.run_dir / "corpus", "train")) if uses_run_corpus else []
-    train_files += [d.path for d in cfg.train.datasets if d.path]
+    train_files += [Path(f) for d in cfg.train.datasets if d.path for f in sorted(glob.glob(d.path, recursive=True))]
     tokenizer_from = tokenizer_source(cfg)
     result = train(cfg, resume=resume)
     if result["is_main"]:

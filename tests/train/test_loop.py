@@ -1,5 +1,6 @@
 """The training loop: NaN guard, evaluation and logs, mixed chat + corpus data, LoRA options."""
 
+import hashlib
 import json
 import math
 
@@ -86,6 +87,11 @@ def test_chat_and_corpus_data_mixed_by_weight_with_gradient_checkpointing(tiny_c
     assert len(rejected) == 20 and "longer than train.block_size (64)" in rejected[0]["reason"]
     assert json.loads(rejected[0]["raw"]) == CHAT
     assert "20 of 40 chat records set aside" in capsys.readouterr().out
+    # the manifest lists the chat file with its sha256, for the model card
+    digest = hashlib.sha256(chat.read_bytes()).hexdigest()
+    entry = json.loads((cfg.run_dir / "manifest.json").read_text())["stages"][-1]
+    assert [i["sha256"] for i in entry["inputs"] if i["path"].endswith("chat.jsonl")] == [digest]
+    assert entry["datasets"][1]["files"] == [{"path": str(chat), "bytes": chat.stat().st_size, "sha256": digest}]
 
 
 def test_rslora_dora_and_fully_trained_embeddings(tiny_config):
