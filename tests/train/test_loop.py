@@ -121,3 +121,17 @@ def test_resume_flag_on_the_command_line(tiny_config, monkeypatch):
     assert cli.main(["train", "--config", path, "--resume"]) == 0 and seen.pop("resume") is True
     assert cli.main(["train", "--config", path, "--resume", "runs/x/checkpoints/step-5"]) == 0
     assert seen.pop("resume") == "runs/x/checkpoints/step-5"
+
+
+def test_num_epochs_trains_until_every_document_was_read_once(tiny_config, khmer_tokenizer):
+    import pyarrow.parquet as pq
+
+    cfg = load_config(tiny_config("epoch", {"num_epochs": 1, "max_train_docs": 150, "max_steps": 1000}))
+    result = run_train(cfg)
+    texts = [t for p in sorted((cfg.run_dir / "corpus").glob("train-*.parquet"))
+             for t in pq.read_table(p, columns=["text"]).column(0).to_pylist()][:150]
+    ids = khmer_tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    expected = sum(len(x) + 1 for x in ids if x)  # every document and its separator, once
+    assert result["tokens_seen"]["by_dataset"] == {"corpus": expected}
+    assert result["steps"] == result["max_steps"] < 1000
+    assert result["steps"] * 4 * 64 >= expected  # the steps were counted to hold them all
