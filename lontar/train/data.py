@@ -124,7 +124,7 @@ def card_shares(run_dir: Path) -> dict[str, float]:
     mixed = (card.get("mixing") or {}).get("sources") or {}
     for key in ("mixed_tokens", "mixed_chars"):
         sizes = {g: float(v.get(key) or 0) for g, v in mixed.items()}
-        if sizes and all(v > 0 for v in sizes.values()):
+        if sum(sizes.values()) > 0 and all(v > 0 for g, v in sizes.items() if mixed[g].get("mixed_docs")):
             return {g: v / sum(sizes.values()) for g, v in sizes.items()}
     sizes = {s["source"]: float(s.get("kept_chars") or 0) for s in card.get("sources", [])}
     total = sum(sizes.values())
