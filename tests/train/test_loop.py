@@ -135,3 +135,21 @@ def test_num_epochs_trains_until_every_document_was_read_once(tiny_config, khmer
     assert result["tokens_seen"]["by_dataset"] == {"corpus": expected}
     assert result["steps"] == result["max_steps"] < 1000
     assert result["steps"] * 4 * 64 >= expected  # the steps were counted to hold them all
+
+
+def test_chat_role_markers_are_special_tokens_whose_rows_are_trained(tiny_config, tmp_path):
+    from lontar.train.model import load_tokenizer
+    from tests.train.test_sft import SHAREGPT
+
+    chat = tmp_path / "sharegpt.jsonl"
+    chat.write_text((json.dumps(SHAREGPT, ensure_ascii=False) + "\n") * 10, encoding="utf-8")
+    cfg = load_config(tiny_config("markers", {"max_steps": 2, "chat_template": "chatml", "datasets": [
+        {"type": "chat", "path": str(chat), "format": "sharegpt", "lang": "km"}]}))
+    run_train(cfg)
+    tokenizer = load_tokenizer(cfg)  # what eval and publish load: the same ids as training
+    ids = [tokenizer.convert_tokens_to_ids(m) for m in ("<|im_start|>", "<|im_end|>")]
+    assert all(i >= 600 for i in ids)  # beyond the run tokenizer's 600 pieces: added as special tokens
+    conf = json.loads((cfg.run_dir / "adapter" / "adapter_config.json").read_text())
+    assert conf["trainable_token_indices"] == {"embed_tokens": ids, "lm_head": ids}
+    keys = load_file(cfg.run_dir / "adapter" / "adapter_model.safetensors").keys()
+    assert any("trainable_tokens" in k and "embed_tokens" in k for k in keys)
