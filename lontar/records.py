@@ -66,10 +66,12 @@ def open_binary(path: Path) -> Iterator[IO[bytes]]:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[str, str | None, str]]:
-    """(where, line, problem) for every line of a file; line is None when it is not UTF-8."""
+    """(where, line, problem) for every line of a file; line is None when it is not UTF-8.
+
+    Lines end at LF, CRLF or a lone CR (old Mac files), so a CR-terminated file is not one line."""
     with open_binary(path) as f:
-        for i, raw in enumerate(f, 1):
-            raw = raw.rstrip(b"\r\n")
+        pieces = (p for chunk in f for p in chunk.rstrip(b"\n").removesuffix(b"\r").split(b"\r"))
+        for i, raw in enumerate(pieces, 1):
             try:
                 yield f"{path}:{i}", raw.decode("utf-8"), ""
             except UnicodeDecodeError as e:

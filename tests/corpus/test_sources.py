@@ -50,6 +50,16 @@ def test_text_source_globs_and_max_docs(tmp_path):
     assert items[-1][1]["line"].endswith("1.txt:1")
 
 
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_text_source_splits_lines_at_lf_crlf_and_lone_cr(tmp_path, eol):
+    # A CR-terminated file (old Mac, some exports) is three documents, not one.
+    path = tmp_path / "a.txt"
+    path.write_bytes(eol.join("ក ខ គ".encode().split(b" ")) + eol)
+    items = list(iter_source(SourceConfig(type="text", path=str(path))))
+    assert [r["text"] for _, r in items] == ["ក", "ខ", "គ"]
+    assert [r["line"].rsplit(":", 1)[1] for _, r in items] == ["1", "2", "3"]
+
 KM = ["ភ្នំពេញ", "សៀមរាប", "បាត់ដំបង"]
 
 
