@@ -226,6 +226,7 @@ class CorpusConfig(_Strict):
     chunk_docs: int = Field(50_000, gt=0)  # unit of work and of resume
     num_proc: int = Field(2, ge=1)
     normalize: bool = True  # NFC everywhere, then the language's own normalizer (lontar.langs)
+    khmer_coeng_da_to_ta: bool = True  # merge subscript DA into TA as SIL's khnormal does (README: Khmer normalization)
     lid: LidConfig = Field(default_factory=LidConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)

@@ -27,9 +27,12 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.translate(_INVISIBLE).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def normalize(batch: Batch) -> StepOutput:
-    """NFC, controls and whitespace everywhere, then the script rules of each document's language."""
-    texts = [normalizer_for(lang)(text) for text, lang in zip(batch["text"], batch["lang"])]
+def normalize(batch: Batch, options: dict[str, dict] | None = None) -> StepOutput:
+    """NFC, controls and whitespace everywhere, then the script rules of each document's language.
+
+    `options` maps a language code to keyword arguments of its normalizer (from the config)."""
+    options = options or {}
+    texts = [normalizer_for(lang)(text, **options.get(lang, {})) for text, lang in zip(batch["text"], batch["lang"])]
     return texts, [None] * len(texts), {}
 
 
@@ -69,8 +72,10 @@ def build_steps(corpus: CorpusConfig) -> list[Step]:
     """The step list a corpus config asks for, in order."""
     steps = []
     if corpus.normalize:
-        steps.append(Step("normalize", normalize, "NFC, controls and whitespace; per-language script rules "
-                                                  "(Khmer clusters and zero-width, Zawgyi, Thai/Lao sara am, Vietnamese tones)"))
+        da = "subscript DA merged into TA" if corpus.khmer_coeng_da_to_ta else "subscript DA kept apart from TA"
+        steps.append(Step("normalize", partial(normalize, options={"km": {"coeng_da_to_ta": corpus.khmer_coeng_da_to_ta}}),
+                          "NFC, controls and whitespace; per-language script rules (Khmer clusters in UTN #61 order "
+                          f"and zero-width, {da}; Zawgyi, Thai/Lao sara am, Vietnamese tones)"))
     steps.append(Step("min_length", partial(min_length, min_chars=corpus.min_chars),
                       f"documents shorter than {corpus.min_chars} characters set aside"))
     if corpus.lid.enabled:
