@@ -57,6 +57,9 @@ class Lang:
     belebele: str  # Belebele config name (FLORES style)
     normalizer: str | None = None  # "module:function", the full normalizer; None: normalize_text alone
     segmenter: str | None = None  # "module:function" returning syllable units
+    # ISO 3166-1 country whose national phone and ID formats the language's documents use (PII);
+    # None: written across the region (English, Chinese), so every region in PHONE_REGIONS is tried.
+    region: str | None = None
 
     def in_script(self, ch: str) -> bool:
         o = ord(ch)
@@ -68,20 +71,20 @@ LANGS: Mapping[str, Lang] = MappingProxyType(
         lang.code: lang
         for lang in (
             Lang("km", "Khmer", "khm", "Khmr", KHMER, False, "khm_Khmr", "khm_Khmr",
-                 "lontar.text.khmer:normalize_khmer", _SYL + "khmer_syllables"),
+                 "lontar.text.khmer:normalize_khmer", _SYL + "khmer_syllables", "KH"),
             Lang("lo", "Lao", "lao", "Laoo", LAO, False, "lao_Laoo", "lao_Laoo",
-                 "lontar.text.thai_lao:normalize_lao", _SYL + "lao_syllables"),
+                 "lontar.text.thai_lao:normalize_lao", _SYL + "lao_syllables", "LA"),
             Lang("my", "Burmese", "mya", "Mymr", MYANMAR, False, "mya_Mymr", "mya_Mymr",
-                 "lontar.text.burmese:normalize_burmese", _SYL + "burmese_syllables"),
+                 "lontar.text.burmese:normalize_burmese", _SYL + "burmese_syllables", "MM"),
             Lang("th", "Thai", "tha", "Thai", THAI, False, "tha_Thai", "tha_Thai",
-                 "lontar.text.thai_lao:normalize_thai", _SYL + "thai_syllables"),
+                 "lontar.text.thai_lao:normalize_thai", _SYL + "thai_syllables", "TH"),
             Lang("vi", "Vietnamese", "vie", "Latn", LATIN, True, "vie_Latn", "vie_Latn",
-                 "lontar.text.vietnamese:normalize_vietnamese"),
-            Lang("id", "Indonesian", "ind", "Latn", LATIN, True, "ind_Latn", "ind_Latn"),
+                 "lontar.text.vietnamese:normalize_vietnamese", region="VN"),
+            Lang("id", "Indonesian", "ind", "Latn", LATIN, True, "ind_Latn", "ind_Latn", region="ID"),
             # ISO 639-1 "ms" is the Malay macrolanguage (msa); FLORES-200 and Belebele use the
             # individual language Standard Malay, zsm.
-            Lang("ms", "Malay", "msa", "Latn", LATIN, True, "zsm_Latn", "zsm_Latn"),
-            Lang("tl", "Tagalog", "tgl", "Latn", LATIN, True, "tgl_Latn", "tgl_Latn"),
+            Lang("ms", "Malay", "msa", "Latn", LATIN, True, "zsm_Latn", "zsm_Latn", region="MY"),
+            Lang("tl", "Tagalog", "tgl", "Latn", LATIN, True, "tgl_Latn", "tgl_Latn", region="PH"),
             Lang("en", "English", "eng", "Latn", LATIN, True, "eng_Latn", "eng_Latn"),
             # "zh" is the Chinese macrolanguage (zho); we target Simplified script. One Han character
             # is one syllable, so Han text gets syllable units like the other unspaced scripts.
@@ -89,6 +92,11 @@ LANGS: Mapping[str, Lang] = MappingProxyType(
         )
     }
 )
+
+
+# Countries whose phone numbers are looked for in national format when a document's language names
+# none: the languages' own, and Singapore (English, Malay, Chinese and Tamil are written there).
+PHONE_REGIONS: tuple[str, ...] = (*dict.fromkeys(lang.region for lang in LANGS.values() if lang.region), "SG")
 
 
 def get_lang(code: str | Lang) -> Lang:

@@ -25,6 +25,15 @@ import itertools
 import re
 from collections.abc import Callable
 
+import phonenumbers
+from stdnum import isbn as stdnum_isbn
+from stdnum import luhn as stdnum_luhn
+from stdnum.id import nik as id_nik
+from stdnum.my import nric as my_nric
+from stdnum.th import pin as th_pin
+
+from lontar.langs import PHONE_REGIONS, get_lang
+
 TYPES = ("email", "url", "ip", "phone", "id")
 PLACEHOLDER = {t: f"<{t.upper()}>" for t in TYPES}
 
@@ -122,68 +131,98 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"(?<![{_W}.])(?:{_OCTET}\.){{3}}{_OCTET}(?:/(?:3[0-2]|[12]?[0-9]))?(?![{_W}]|\.[0-9])")
 _IPV6 = re.compile(rf"(?<![{_W}:.])(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:[0-9A-Fa-f]{{0,4}}|(?:[0-9]{{1,3}}\.){{3}}[0-9]{{1,3}})"
                    rf"(?:%[0-9A-Za-z]+)?(?:/[0-9]{{1,3}})?(?![{_W}:])")
+# A dotted quad right after one of these words is a version number ("Python 3.11.4.1", "build 10.0.1.2").
+_VERSION_BEFORE = re.compile(
+    r"(?:^|[^A-Za-z])(?:v|ver|version|versi|versión|phiên bản|build|release|rev|update|python|java|node|android|"
+    r"ios|windows|firmware|kernel|chrome|firefox|php|sdk|api)\.?[ :]*$", re.IGNORECASE)
 
 
-def _ipv6_ok(s: str) -> bool:
-    addr = s.split("/", 1)[0].split("%", 1)[0]
+def _public(addr: str) -> bool:
+    """Only addresses that identify a host on the internet are personal data; private, loopback,
+    link-local, documentation and reserved ranges are not (datatrove's rule: `is_global`)."""
     try:
-        ipaddress.IPv6Address(addr)
+        return ipaddress.ip_address(addr).is_global
     except ValueError:
         return False
-    groups = [g for g in addr.split(":") if g]
-    # Times never pass ipaddress; "::" and "ab::cd"-like tokens do: demand some substance.
-    return addr == "::1" or len(groups) >= 3 or (len(groups) == 2 and max(map(len, groups)) >= 3)
+
+
+def _ipv4_spans(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
+    out = []
+    for m in _IPV4.finditer(view):
+        a, b = m.span()
+        if not text[a:b].isascii():
+            continue  # addresses are written in ASCII digits; ២.១៥៣.២១១.១១៨ is a price
+        if _VERSION_BEFORE.search(view[max(0, a - 20):a]):
+            continue
+        near = view[max(0, a - 6):a] + " " + view[b:b + 10]
+        if _MONEY_NEAR.search(near):
+            continue
+        if _public(m.group(0).split("/", 1)[0]):
+            out.append((a, b))
+    return out
+
+
+def _ipv6_spans(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
+    out = []
+    for m in _IPV6.finditer(view):
+        addr = m.group(0).split("/", 1)[0].split("%", 1)[0]
+        groups = [g for g in addr.split(":") if g]
+        # Times never pass ipaddress; "ab::cd"-like tokens might: demand some substance.
+        if not (len(groups) >= 3 or (len(groups) == 2 and max(map(len, groups)) >= 3)):
+            continue
+        if text[m.start():m.end()].isascii() and _public(addr):
+            out.append(m.span())
+    return out
 
 
 # -- phone numbers -----------------------------------------------------------------------------------
-# National significant number lengths (digits after the country code, trunk 0 dropped).
-_NSN = {
-    "855": (8, 9),    # Cambodia: 12 345 678, 97 123 4567, 23 123 456
-    "856": (8, 10),   # Laos: 21 123 456, 20 12 345 678
-    "66": (8, 9),     # Thailand: 2 123 4567, 81 234 5678
-    "84": (9, 10),    # Vietnam: 91 234 5678, 24 1234 5678
-    "62": (8, 12),    # Indonesia: 21 1234 5678, 812 3456 7890
-    "60": (8, 10),    # Malaysia: 3 1234 5678, 12 345 6789
-    "63": (8, 10),    # Philippines: 2 8123 4567, 917 123 4567
-    "95": (7, 10),    # Myanmar: 1 234 567, 9 123 456 789
-    "65": (8, 8),     # Singapore: 6123 4567, 9123 4567
-}
-_CC = sorted(_NSN, key=len, reverse=True)
-
 # A run of digit groups separated by one space, hyphen or dot, optional parentheses around a group,
-# optionally led by + or 00; native digits already read as ASCII. Candidates are then validated.
+# optionally led by + or 00; native digits already read as ASCII. Candidates are then validated by
+# `phonenumbers` (Google's libphonenumber metadata: real number ranges and lengths per country).
 # Digit groups are possessive (whole runs), so a long digit string cannot make the regex backtrack.
+# A number may touch letters (Latin ones too: "Tel012 345 678", "012345678Mr"), follow "/" or ","
+# ("012 345 678/097 123 4567") or an abbreviation's dot ("โทร.081..."), and be followed by "," and
+# another number; it may not continue a number ("3.012", "1990-012"), nor be followed by a decimal
+# part (".5", ",50") or a time (":30").
 _PHONE_CAND = re.compile(
-    rf"(?<![{_W}+.,/-])(?:\+ ?)?\(?\+?[0-9]++\)?(?:[ .\-]?\(?[0-9]++\)?){{0,7}}(?![{_W}]|[.,][0-9])")
+    r"(?<![0-9+])(?<![0-9][.-])(?:\+ ?)?\(?\+?[0-9]++\)?(?:[ .\-]?\(?[0-9]++\)?){0,7}"
+    r"(?![0-9]|\.[0-9]|:[0-9]|,[0-9]{1,2}(?![0-9]))")
 _GROUP = re.compile(r"[0-9]+")
 # Dates and times never count as phone numbers (they are short anyway; this makes it certain).
 _DATE = re.compile(r"^(?:[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{1,4})$")
+_DATE_START = re.compile(r"^[0-9]{1,2}([./-])[0-9]{1,2}\1(?:19|20)[0-9]{2}(?![0-9])")  # "09-07-1958 02"
 
 
-def _phone_ok(s: str) -> bool:
+def _valid_in(s: str, region: str | None) -> bool:
+    try:
+        number = phonenumbers.parse(s, region)
+    except phonenumbers.NumberParseException:
+        return False
+    if region and phonenumbers.region_code_for_number(number) != region:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def _phone_ok(s: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
+    """A candidate is a phone number when its shape is one people write and `phonenumbers` finds it
+    valid: in international form (+ or 00) for any country, in national form (trunk 0) for one of
+    `regions` (the document language's country), or as Singapore's 8 digits grouped 4-4."""
     s = s.strip()
-    digits = "".join(_GROUP.findall(s))
     groups = _GROUP.findall(s)
-    if _DATE.match(s):
+    digits = "".join(groups)
+    if _DATE.match(s) or _DATE_START.match(s):
         return False
     seps = set(re.sub(r"[0-9()+ ]", "", s))
     if len(seps) > 1:
         return False  # mixed "-" and "." : a date or a code, not a phone number
     if s.startswith("+") or (s.startswith("00") and not s.startswith("000")):
         rest = digits if s.startswith("+") else digits[2:]
-        for cc in _CC:
-            if rest.startswith(cc):
-                nsn = rest[len(cc):]
-                nsn = nsn.removeprefix("0")  # "+855 (0)12 ..." or "+84 091..."
-                lo, hi = _NSN[cc]
-                return lo <= len(nsn) <= hi
-        # Any other country: E.164 allows 15 digits; ask for 10 so "+12 345 678" is not a number.
-        return s.startswith("+") and 10 <= len(rest) <= 15
-    # National format: trunk 0 then 8-12 digits (KH 9-10 in all, ID up to 13, PH/VN/MY 10-11, ...).
+        # Ask for 10 digits at least so "+12 345 678" is not a number anywhere.
+        return len(rest) >= 10 and _valid_in("+" + (s[1:] if s.startswith("+") else s[2:]), None)
     if not digits.startswith("0") or digits.startswith("00"):
         # Singapore numbers have no trunk 0: 8 digits as "6123 4567" / "9123-4567" only.
-        return (len(groups) == 2 and len(groups[0]) == 4 and len(groups[1]) == 4
-                and groups[0][0] in "689" and re.fullmatch(r"[0-9]{4}[ -][0-9]{4}", s) is not None)
+        return ("SG" in regions and re.fullmatch(r"[0-9]{4}[ -][0-9]{4}", s) is not None
+                and _valid_in(s, "SG"))
     if not 9 <= len(digits) <= 13:
         return False
     if len(groups) == 1 and len(digits) >= 12 and not digits.startswith("08"):
@@ -191,7 +230,23 @@ def _phone_ok(s: str) -> bool:
     if "." in s and len(groups[0]) < 2:
         return False  # "0.123456789" is a decimal
     # A list of small numbers ("0 12 34 56 78") is not a phone number: groups of 1 only at the start.
-    return all(len(g) >= 2 for g in groups[1:]) and len(groups) <= 5
+    if not (all(len(g) >= 2 for g in groups[1:]) and len(groups) <= 5):
+        return False
+    return any(_valid_in(s, r) for r in regions)
+
+
+def regions_for(lang: str | None) -> tuple[str, ...]:
+    """Countries whose national phone formats a document in `lang` is checked against."""
+    if not lang:
+        return PHONE_REGIONS
+    try:
+        region = get_lang(lang).region
+    except ValueError:
+        return PHONE_REGIONS
+    return (region,) if region else PHONE_REGIONS
+
+
+_FOUR_BY_FOUR = re.compile(r"[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}")
 
 
 def _trim_parens(view: str, a: int, b: int) -> tuple[int, int]:
@@ -204,15 +259,17 @@ def _trim_parens(view: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
-def _phone_spans(view: str, text: str) -> list[tuple[int, int]]:
+def _phone_spans(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
     spans = []
     for m in _PHONE_CAND.finditer(view):
         a, b = _trim_parens(view, m.start(), _one_digit_script(text, m.start(), m.end()))
         b = len(view[:b].rstrip(" .-"))
         s, start = view[a:b], a
-        if _phone_ok(s):
+        if _phone_ok(s, regions):
             spans.append((a, b))
             continue
+        if _FOUR_BY_FOUR.fullmatch(s):
+            continue  # a card or PhilSys number, for the id pass: no phone number hides inside it
         # The candidate may glue a number to its neighbours ("2024 012 345 678"): from each chunk
         # (whitespace-separated) left to right, take the longest run of chunks that validates and go
         # on after it, so two numbers in one candidate are both found.
@@ -223,7 +280,9 @@ def _phone_spans(view: str, text: str) -> list[tuple[int, int]]:
                 if i == 0 and j == len(chunks) - 1:
                     continue  # the whole candidate, already refused
                 a, b = chunks[i][0], chunks[j][1]
-                if s[a] in "(+0123456789" and _phone_ok(s[a:b]):
+                # Only a part that starts like a number of its own: trunk 0, + or a bracket ("9659 8556"
+                # inside a card number "4896 9659 8556 3736" is not a Singapore number).
+                if s[a] in "(+0" and _phone_ok(s[a:b], regions):
                     spans.append((start + a, start + b))
                     i = j
                     break
@@ -232,38 +291,33 @@ def _phone_spans(view: str, text: str) -> list[tuple[int, int]]:
 
 
 # -- national IDs -----------------------------------------------------------------------------------
+# Checks from python-stdnum where it has the country (Thai PIN, Indonesian NIK, Malaysian NRIC: check
+# digit, registration place, a real birth date), Luhn and ISBN from it too; Singapore's check letter
+# below (stdnum has no Singapore NRIC).
 def thai_id_ok(digits: str) -> bool:
-    """Thai national ID: 13 digits, the last a check digit over the first 12."""
-    if len(digits) != 13 or not digits.isdigit() or digits[0] == "0":
-        return False
-    total = sum(int(d) * (13 - i) for i, d in enumerate(digits[:12]))
-    return (11 - total % 11) % 10 == int(digits[12])
+    """Thai national ID (PIN): 13 digits, the last a check digit over the first 12."""
+    return len(digits) == 13 and digits.isdigit() and th_pin.is_valid(digits)
 
 
 def nik_ok(digits: str) -> bool:
-    """Indonesian NIK: 16 digits, province 11-94, then DDMMYY (day + 40 for women) at 7-12."""
-    if len(digits) != 16 or not digits.isdigit():
+    """Indonesian NIK: 16 digits, a known registration place, then a real DDMMYY birth date (day + 40 for women)."""
+    if len(digits) != 16 or not digits.isdigit() or digits[12:] == "0000":
         return False
-    prov, day, month = int(digits[:2]), int(digits[6:8]), int(digits[8:10])
-    day = day - 40 if day > 40 else day
-    return 11 <= prov <= 94 and 1 <= day <= 31 and 1 <= month <= 12 and digits[12:] != "0000"
+    day = int(digits[6:8])  # stdnum reads the day modulo 40, which lets 99 through as the 19th
+    return (1 <= day <= 31 or 41 <= day <= 71) and id_nik.is_valid(digits)
 
 
-def _yymmdd_ok(s: str) -> bool:
-    month, day = int(s[2:4]), int(s[4:6])
-    return 1 <= month <= 12 and 1 <= day <= 31
+def mykad_ok(s: str) -> bool:
+    """Malaysian MyKad (NRIC): YYMMDD (a real date: no 31 February) + a birth-place code + 4 digits."""
+    return my_nric.is_valid(s)
 
 
 def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        n = int(d) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
+    return stdnum_luhn.is_valid(digits)
 
 
 def isbn13_ok(digits: str) -> bool:
-    return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+    return stdnum_isbn.is_valid(digits)
 
 
 _NRIC_W = (2, 7, 6, 5, 4, 3, 2)
@@ -291,7 +345,7 @@ _ID_SHAPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     (re.compile(_B + r"[0-9][ -]?[0-9]{4}[ -]?[0-9]{5}[ -]?[0-9]{2}[ -]?[0-9]" + _E),
      lambda s: thai_id_ok(re.sub(r"[ -]", "", s))),
     # Malaysian MyKad: YYMMDD-PB-###G (hyphens or none).
-    (re.compile(_B + r"[0-9]{6}-[0-9]{2}-[0-9]{4}" + _E), lambda s: _yymmdd_ok(s[:6])),
+    (re.compile(_B + r"[0-9]{6}-[0-9]{2}-[0-9]{4}" + _E), mykad_ok),
     # Four groups of four: PhilSys PSN or a payment card; not four years ("1990 1995 2000 2005").
     (re.compile(_B + r"[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}" + _E),
      lambda s: not all(1000 <= int(g) <= 2100 for g in re.split(r"[ -]", s))),
@@ -301,18 +355,26 @@ _ID_SHAPES: list[tuple[re.Pattern[str], Callable[[str], bool]]] = [
     # Singapore NRIC/FIN with its check letter.
     (re.compile(rf"(?<![{_W}])[STFGMstfgm][0-9]{{7}}[A-Za-z](?![{_W}])"), nric_ok),
 ]
-# Bare digit runs of ID length (CMND 9, CCCD 12, NIK 16, MyKad 12, ...) that are not money or decimals.
+# Bare digit runs of ID length (CMND 9, CCCD 12, NIK 16, MyKad 12, Thai 13) that are not money or decimals.
 _ID_RUN = re.compile(_B + r"[0-9]{9,16}" + _E)
 _MONEY_NEAR = re.compile(
     r"[$€£¥₫៛฿₱₭₹]|រៀល|ដុល្លារ|บาท|ກີບ|ကျပ်|元"
-    r"|(?<![A-Za-z])(?:rp|rm|usd|vnd|sgd|idr|myr|php|khr|thb|lak|mmk|kyat|riels?|baht|pesos?|kip|đồng|dong|đ)(?![A-Za-z])",
+    r"|(?<![A-Za-z])(?:rp|rm|usd|vnd|sgd|idr|myr|php|khr|thb|lak|mmk|kyats?|riels?|baht|pesos?|piso|kip|đồng|dong|đ"
+    r"|rupiah|ringgit|dollars?|yuan|euros?)(?![A-Za-z])",
     re.IGNORECASE)
 
 
+def _cccd_ok(digits: str) -> bool:
+    """Vietnamese CCCD: province 001-096, a century-and-sex digit 0-3 (1900-2099), birth year, 6 digits."""
+    return 1 <= int(digits[:3]) <= 96 and digits[3] in "0123"
+
+
 def _not_an_id(digits: str) -> bool:
-    """Runs that are numbers, not identifiers: a counting sequence ("123456789", "987654321"), one
-    repeated digit, a round quantity ("165384000" km², ending in 00), an ISBN-13, 16 digits that
-    are neither an NIK nor pass Luhn."""
+    """Runs that are numbers, not identifiers. Only the lengths of the region's ids count, each with
+    its own check where one exists: 9 (Vietnamese CMND, Cambodian id card), 12 (Malaysian MyKad with
+    a real date and birth place, Vietnamese CCCD), 13 (Thai PIN check digit), 16 (NIK or Luhn).
+    Also not ids: a counting sequence ("123456789", "987654321"), one repeated digit, a round
+    quantity ("165384000" km², ending in 00), an ISBN-13."""
     steps = [(int(b) - int(a)) % 10 for a, b in itertools.pairwise(digits)]
     if max(steps.count(1), steps.count(9), steps.count(0)) >= 0.8 * len(steps):
         return True
@@ -320,7 +382,13 @@ def _not_an_id(digits: str) -> bool:
         return True
     if len(digits) == 13 and digits[:3] in ("978", "979") and isbn13_ok(digits):
         return True
-    return len(digits) == 16 and not (nik_ok(digits) or luhn_ok(digits))
+    if len(digits) == 12:
+        return not (mykad_ok(digits) or _cccd_ok(digits))
+    if len(digits) == 13:
+        return not thai_id_ok(digits)
+    if len(digits) == 16:
+        return not (nik_ok(digits) or luhn_ok(digits))
+    return len(digits) != 9
 
 
 def _id_spans(view: str, text: str) -> list[tuple[int, int]]:
@@ -336,7 +404,7 @@ def _id_spans(view: str, text: str) -> list[tuple[int, int]]:
             continue
         if _not_an_id(m.group(0)):
             continue
-        near = view[max(0, m.start() - 6):m.start()] + " " + view[m.end():m.end() + 8]
+        near = view[max(0, m.start() - 8):m.start()] + " " + view[m.end():m.end() + 10]
         if _MONEY_NEAR.search(near):
             continue  # a price in đồng or rupiah written without separators
         spans.append((m.start(), m.end()))
@@ -344,40 +412,61 @@ def _id_spans(view: str, text: str) -> list[tuple[int, int]]:
 
 
 # -- the scrubber ------------------------------------------------------------------------------------
-def _regex_spans(rx: re.Pattern[str], ok: Callable[[str], bool] | None = None):
-    def spans(view: str, text: str) -> list[tuple[int, int]]:
-        return [(m.start(), m.end()) for m in rx.finditer(view) if ok is None or ok(m.group(0))]
-    return spans
+def _email_pass(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
+    return _email_spans(view, text)
 
 
-def _url_spans(view: str, text: str) -> list[tuple[int, int]]:
+def _id_pass(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
+    return _id_spans(view, text)
+
+
+# Dotted words of software that look like a host name with a top-level domain.
+_TECH_WORDS = frozenset({"asp.net", "vb.net", "ado.net", "f.net", "j.net", "dot.net", "socket.io"})
+
+
+def _bare_host_ok(s: str) -> bool:
+    """A host written without scheme, www. or path must look like one: its top-level domain in
+    lower case ("example.com", not "VB.NET" or "System.IO") and not a dotted software name."""
+    host = s.split("/", 1)[0]
+    tld = host.rsplit(".", 1)[-1]
+    return tld.islower() and host.lower() not in _TECH_WORDS
+
+
+def _url_spans(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
     out = []
     for m in _URL.finditer(view):
         end = _url_end(m)
-        if end is not None and end > m.start():
-            out.append((m.start(), end))
+        if end is None or end <= m.start():
+            continue
+        s = view[m.start():end]
+        bare = not re.match(r"(?:https?|ftp)://|www\.", s, re.IGNORECASE)
+        if bare and "/" not in s and not _bare_host_ok(s):
+            continue
+        out.append((m.start(), end))
     return out
 
 
 # Order matters: an e-mail before the URL rule sees its domain, URLs before IPs and phone numbers see
 # the digits in their paths, phone numbers before bare ID-length digit runs.
-_PASSES: tuple[tuple[str, Callable[[str, str], list[tuple[int, int]]]], ...] = (
-    ("email", _email_spans),
+Spans = Callable[[str, str, tuple[str, ...]], list[tuple[int, int]]]
+_PASSES: tuple[tuple[str, Spans], ...] = (
+    ("email", _email_pass),
     ("url", _url_spans),
-    ("ip", _regex_spans(_IPV6, _ipv6_ok)),
-    ("ip", _regex_spans(_IPV4)),
+    ("ip", _ipv6_spans),
+    ("ip", _ipv4_spans),
     ("phone", _phone_spans),
-    ("id", _id_spans),
+    ("id", _id_pass),
 )
 
 
-def find_pii(text: str) -> list[tuple[str, int, int, str]]:
+def find_pii(text: str, lang: str | None = None) -> list[tuple[str, int, int, str]]:
     """Every find as (type, start, end, matched text), in the order the passes apply them, with
     offsets into the text as it stands before that pass. For inspection; `scrub_pii` replaces."""
     found = []
     cur = text
+    regions = regions_for(lang)
     for kind, spans_of in _PASSES:
-        spans = spans_of(ascii_digits(cur), cur)
+        spans = spans_of(ascii_digits(cur), cur, regions)
         for a, b in spans:
             found.append((kind, a, b, cur[a:b]))
         cur, _ = _replace(cur, spans, PLACEHOLDER[kind])
@@ -400,14 +489,18 @@ def _replace(text: str, spans: list[tuple[int, int]], placeholder: str) -> tuple
     return "".join(parts), n
 
 
-def scrub_pii(text: str) -> tuple[str, dict[str, int]]:
-    """`text` with PII replaced by placeholders, and the number of replacements per type."""
+def scrub_pii(text: str, lang: str | None = None) -> tuple[str, dict[str, int]]:
+    """`text` with PII replaced by placeholders, and the number of replacements per type.
+
+    `lang` (the document's language) picks the country whose national phone formats are checked
+    (`lontar.langs`); without it, or for a language written across the region, every SEA country's."""
     counts = dict.fromkeys(TYPES, 0)
     if not text:
         return text, counts
+    regions = regions_for(lang)
     view = ascii_digits(text)
     for kind, spans_of in _PASSES:
-        spans = spans_of(view, text)
+        spans = spans_of(view, text, regions)
         if spans:
             text, n = _replace(text, spans, PLACEHOLDER[kind])
             counts[kind] += n
@@ -416,12 +509,14 @@ def scrub_pii(text: str) -> tuple[str, dict[str, int]]:
 
 
 def scrub_batch(batch: dict[str, list]) -> tuple[dict[str, list], dict[str, int]]:
-    """Scrub the "text" column of a batch; returns the new batch and the counts summed over it."""
+    """Scrub the "text" column of a batch (each row in its "lang", when the batch has that column);
+    returns the new batch and the counts summed over it."""
     out = dict(batch)
     texts = []
     totals = dict.fromkeys(TYPES, 0)
-    for text in batch["text"]:
-        new, counts = scrub_pii(text)
+    langs = batch.get("lang") or [None] * len(batch["text"])
+    for text, lang in zip(batch["text"], langs):
+        new, counts = scrub_pii(text, lang)
         texts.append(new)
         for k, v in counts.items():
             totals[k] += v

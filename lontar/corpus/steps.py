@@ -58,9 +58,10 @@ def language_id(batch: Batch, config: LidConfig, identifier: LanguageIdentifier)
 
 
 def scrub(batch: Batch) -> StepOutput:
+    """PII placeholders; each document's language picks the country its phone numbers are checked for."""
     texts, totals = [], {}
-    for text in batch["text"]:
-        new, counts = scrub_pii(text)
+    for text, lang in zip(batch["text"], batch["lang"]):
+        new, counts = scrub_pii(text, lang)
         texts.append(new)
         for kind, n in counts.items():
             if n:
