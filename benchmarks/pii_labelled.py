@@ -32,46 +32,46 @@ LANGS = ("km", "lo", "my", "th", "vi", "id", "ms", "tl", "en")
 # Slots: contact (phone), email, web (url), server (ip), id, and the negatives' price, version, date,
 # count, tech. Two contact templates: one with a space before the number, one glued to the word.
 T: dict[str, dict[str, str | tuple[str, ...]]] = {
-    "km": {"contact": ("សូមទាក់ទងមកលេខ {x} ដើម្បីទទួលបានព័ត៌មានបន្ថែម។", "ទូរស័ព្ទ{x} ម៉ោងធ្វើការ។"),
+    "km": {"ref": "សូមមើល {x} ។", "contact": ("សូមទាក់ទងមកលេខ {x} ដើម្បីទទួលបានព័ត៌មានបន្ថែម។", "ទូរស័ព្ទ{x} ម៉ោងធ្វើការ។"),
            "email": "ផ្ញើអ៊ីមែលមក {x} ។", "web": "សូមចូលមើលគេហទំព័រ {x} សម្រាប់ព័ត៌មានលម្អិត។",
            "server": "ម៉ាស៊ីនមេនៅអាសយដ្ឋាន {x} បានដាច់។", "id": "លេខអត្តសញ្ញាណប័ណ្ណ {x} ។",
            "price": "តម្លៃសរុប {x} ក្នុងឆ្នាំនេះ។", "version": "កម្មវិធី {x} ត្រូវបានចេញផ្សាយ។",
            "date": "ថ្ងៃទី {x} ។", "count": "ប្រជាជនចំនួន {x} នាក់។", "tech": "ក្រុមហ៊ុនប្រើ {x} សម្រាប់គេហទំព័រ។"},
-    "th": {"contact": ("ติดต่อสอบถามได้ที่ {x} ค่ะ", "โทร.{x} ในเวลาทำการ"),
+    "th": {"ref": "ดูข้อมูลที่ {x} ครับ", "contact": ("ติดต่อสอบถามได้ที่ {x} ค่ะ", "โทร.{x} ในเวลาทำการ"),
            "email": "ส่งอีเมลมาที่ {x} นะครับ", "web": "ดูรายละเอียดได้ที่เว็บไซต์ {x} ครับ",
            "server": "เซิร์ฟเวอร์ที่อยู่ {x} ล่ม", "id": "เลขประจำตัวประชาชน {x} ของผู้สมัคร",
            "price": "ราคารวม {x} ในปีนี้", "version": "โปรแกรม {x} ออกแล้ว", "date": "วันที่ {x}",
            "count": "ประชากร {x} คน", "tech": "บริษัทใช้ {x} ในการพัฒนาเว็บ"},
-    "lo": {"contact": ("ຕິດຕໍ່ສອບຖາມໄດ້ທີ່ເບີ {x} ໃນເວລາລາຊະການ", "ໂທ{x} ໄດ້ທຸກມື້."),
+    "lo": {"ref": "ເບິ່ງ {x} .", "contact": ("ຕິດຕໍ່ສອບຖາມໄດ້ທີ່ເບີ {x} ໃນເວລາລາຊະການ", "ໂທ{x} ໄດ້ທຸກມື້."),
            "email": "ສົ່ງອີເມວມາທີ່ {x} .", "web": "ເບິ່ງລາຍລະອຽດໄດ້ທີ່ເວັບໄຊ {x} .",
            "server": "ເຊີບເວີຢູ່ທີ່ {x} ໃຊ້ບໍ່ໄດ້.", "id": "ເລກບັດປະຈຳຕົວ {x}",
            "price": "ລາຄາລວມ {x} ໃນປີນີ້.", "version": "ໂປຣແກຣມ {x} ອອກແລ້ວ.", "date": "ວັນທີ {x}",
            "count": "ປະຊາກອນ {x} ຄົນ.", "tech": "ບໍລິສັດໃຊ້ {x} ໃນການພັດທະນາເວັບ."},
-    "my": {"contact": ("အသေးစိတ်သိရှိလိုပါက ဖုန်း {x} သို့ ဆက်သွယ်ပါ။", "ဖုန်း{x} ။"),
+    "my": {"ref": "{x} ကို ကြည့်ပါ။", "contact": ("အသေးစိတ်သိရှိလိုပါက ဖုန်း {x} သို့ ဆက်သွယ်ပါ။", "ဖုန်း{x} ။"),
            "email": "အီးမေးလ် {x} သို့ ပို့ပါ။", "web": "ဝက်ဘ်ဆိုက် {x} တွင် ကြည့်ပါ။",
            "server": "ဆာဗာ {x} ပျက်နေသည်။", "id": "အမှတ် {x}",
            "price": "စုစုပေါင်း {x} ။", "version": "ဆော့ဖ်ဝဲ {x} ထွက်ရှိပြီ။", "date": "ရက်စွဲ {x}",
            "count": "လူဦးရေ {x} ဦး။", "tech": "ကုမ္ပဏီက {x} ကို အသုံးပြုသည်။"},
-    "vi": {"contact": ("Liên hệ hotline {x} để được tư vấn.", "ĐT:{x} (giờ hành chính)."),
+    "vi": {"ref": "Xem {x}.", "contact": ("Liên hệ hotline {x} để được tư vấn.", "ĐT:{x} (giờ hành chính)."),
            "email": "Gửi email về {x} nhé.", "web": "Xem chi tiết tại {x} nhé.", "server": "Máy chủ {x} bị lỗi.",
            "id": "Số CCCD {x} của ông Nam.", "price": "Tổng giá trị {x} trong năm nay.",
            "version": "Đã phát hành {x}.", "date": "Ngày {x}.", "count": "Dân số {x} người.",
            "tech": "Công ty dùng {x} để phát triển web."},
-    "id": {"contact": ("Hubungi {x} untuk informasi lebih lanjut.", "HP:{x} (Budi)."),
+    "id": {"ref": "Lihat {x}.", "contact": ("Hubungi {x} untuk informasi lebih lanjut.", "HP:{x} (Budi)."),
            "email": "Kirim email ke {x} ya.", "web": "Info lengkap di {x} ya.", "server": "Server {x} sedang down.",
            "id": "NIK {x} atas nama Siti.", "price": "Total nilai {x} tahun ini.", "version": "Sudah rilis {x}.",
            "date": "Tanggal {x}.", "count": "Penduduk {x} jiwa.", "tech": "Perusahaan memakai {x} untuk situs web."},
-    "ms": {"contact": ("Sila hubungi {x} untuk maklumat lanjut.", "Tel:{x} (pejabat)."),
+    "ms": {"ref": "Rujuk {x}.", "contact": ("Sila hubungi {x} untuk maklumat lanjut.", "Tel:{x} (pejabat)."),
            "email": "Hantar e-mel ke {x} sekarang.", "web": "Layari {x} untuk butiran.",
            "server": "Pelayan {x} tidak berfungsi.", "id": "No. kad pengenalan {x} milik Ahmad.",
            "price": "Jumlah nilai {x} tahun ini.", "version": "Telah dikeluarkan {x}.", "date": "Tarikh {x}.",
            "count": "Penduduk seramai {x} orang.", "tech": "Syarikat menggunakan {x} untuk laman web."},
-    "tl": {"contact": ("Tumawag sa {x} para sa karagdagang impormasyon.", "Cel:{x} (Maria)."),
+    "tl": {"ref": "Tingnan ang {x}.", "contact": ("Tumawag sa {x} para sa karagdagang impormasyon.", "Cel:{x} (Maria)."),
            "email": "Mag-email sa {x} ngayon.", "web": "Bisitahin ang {x} para sa detalye.",
            "server": "Ang server na {x} ay down.", "id": "Ang PhilSys number ay {x} ayon sa card.",
            "price": "Kabuuang halaga na {x} ngayong taon.", "version": "Inilabas ang {x} kahapon.",
            "date": "Petsa {x}.", "count": "Populasyon na {x} katao.", "tech": "Gumagamit ang kompanya ng {x} para sa website."},
-    "en": {"contact": ("Call us on {x} for details.", "Tel:{x} (office hours)."),
+    "en": {"ref": "See {x}.", "contact": ("Call us on {x} for details.", "Tel:{x} (office hours)."),
            "email": "Email {x} for a quote.", "web": "See {x} for details.", "server": "The server at {x} is down.",
            "id": "Card number {x} was used.", "price": "The total is {x} this year.", "version": "We shipped {x} today.",
            "date": "Dated {x}.", "count": "A population of {x} people.", "tech": "The company uses {x} for its website."},
@@ -91,6 +91,18 @@ MOBILE = {
     "LA": [("0202", 7), ("0205", 7), ("0207", 7), ("0209", 7)],
     "MM": [("0925", 7), ("0945", 7), ("0979", 7), ("0926", 7)],
     "SG": [("8", 7), ("9", 7)],
+}
+# Landline area codes (with the trunk 0), the first digit of the local number and its length.
+LANDLINE = {
+    "KH": [("023", "2", 6), ("024", "2", 6), ("063", "9", 6)],
+    "TH": [("02", "2", 7), ("053", "2", 6)],
+    "VN": [("024", "3", 8), ("028", "3", 8)],
+    "ID": [("021", "5", 8), ("022", "2", 7)],
+    "MY": [("03", "2", 8), ("04", "2", 7)],
+    "PH": [("02", "8", 8), ("032", "2", 7)],
+    "LA": [("021", "2", 6), ("021", "4", 6)],
+    "MM": [("01", "2", 6), ("067", "4", 6)],
+    "SG": [("6", "2", 7)],
 }
 NATIVE_ZERO = {"km": 0x17E0, "th": 0x0E50, "lo": 0x0ED0, "my": 0x1040}
 CURRENCY = {"km": ("ដុល្លារ", "រៀល"), "th": ("บาท",), "lo": ("ກີບ",), "my": ("ကျပ်",), "vi": ("đồng", "VND"),
@@ -132,16 +144,21 @@ def _group(rng: random.Random, digits: str) -> str:
     return sep.join(p for p in (digits[:head], rest[:mid], rest[mid:]) if p)
 
 
-def phone(rng: random.Random, lang: str, international: bool) -> str:
+def phone(rng: random.Random, lang: str, international: bool, landline: bool = False) -> str:
     region = REGION[lang]
-    prefix, n = rng.choice(MOBILE[region])
-    # The block after the prefix starts with 2-5: blocks in use everywhere (some 0, 8, 9 blocks are not).
-    national = prefix + str(rng.randint(2, 5)) + _digits(rng, n - 1)
+    if landline:
+        area, first, n = rng.choice(LANDLINE[region])
+        national = area + first + _digits(rng, n - 1)
+    else:
+        prefix, n = rng.choice(MOBILE[region])
+        # The block after the prefix starts with 2-5: blocks in use everywhere (some 0, 8, 9 blocks are not).
+        national = prefix + str(rng.randint(2, 5)) + _digits(rng, n - 1)
     if region == "SG":
         number = f"{national[:4]} {national[4:]}"
         return f"+65 {number}" if international else number
     if international:
-        return f"+{CC[region]} " + _group(rng, national[1:])
+        lead = rng.choice([f"+{CC[region]} ", f"00{CC[region]} ", f"+{CC[region]} (0)"])
+        return lead + _group(rng, national[1:])
     return _group(rng, national)
 
 
@@ -235,6 +252,15 @@ def negative(rng: random.Random, lang: str, kind: str) -> tuple[str, str]:
                         f"{rng.randint(1, 9)},{rng.randint(100, 999)},{rng.randint(100, 999)}",
                         f"{rng.randint(1960, 1990)}-{rng.randint(1991, 2024)}", f"0.{_digits(rng, 9)}"])
         return "count", _native(lang, v) if native else v
+    if kind == "reference":  # book numbers, law numbers, coordinates, times: digits that are no one's
+        isbn10 = "0" + _digits(rng, 8)
+        isbn10 += _isbn10_check(isbn10)
+        v = rng.choice([f"ISBN {isbn10}", f"ISBN {isbn10[0]}-{isbn10[1:4]}-{isbn10[4:9]}-{isbn10[9]}",
+                        f"No. 0{rng.randint(10, 99)}/{rng.randint(2000, 2024)}",
+                        f"{rng.uniform(-10, 25):.4f}, {rng.uniform(95, 125):.4f}",
+                        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}",
+                        f"{rng.randint(1, 99)}.{rng.randint(1, 9)}%"])
+        return "ref", _native(lang, v) if native and not v.startswith(("ISBN", "No")) else v
     if kind == "bad_id":
         body = str(rng.randint(1, 8)) + _digits(rng, 11)
         good = th_pin.calc_check_digit(body)
@@ -248,7 +274,13 @@ def negative(rng: random.Random, lang: str, kind: str) -> tuple[str, str]:
     raise ValueError(kind)
 
 
-NEGATIVE_KINDS = ("price_dotted", "price_plain", "version", "tech", "private_ip", "date", "count", "bad_id")
+NEGATIVE_KINDS = ("price_dotted", "price_plain", "version", "tech", "private_ip", "date", "count", "bad_id",
+                  "reference")
+
+
+def _isbn10_check(body: str) -> str:
+    check = (11 - sum((10 - i) * int(d) for i, d in enumerate(body)) % 11) % 11
+    return "X" if check == 10 else str(check)
 
 
 def _fill(rng: random.Random, lang: str, slot: str, value: str) -> tuple[str, str]:
@@ -258,19 +290,20 @@ def _fill(rng: random.Random, lang: str, slot: str, value: str) -> tuple[str, st
     return tmpl.replace("{x}", value), value
 
 
-def generate(lang: str, seed: int = 0, positives: int = 60, negatives: int = 64) -> list[Item]:
+def generate(lang: str, seed: int = 0, positives: int = 63, negatives: int = 63) -> list[Item]:
     """`positives` items holding PII and `negatives` hard negatives for `lang`, the same for the same seed."""
     rng = random.Random(f"{lang}:{seed}")
     items: list[Item] = []
-    kinds = ["phone", "phone_intl", "phone_pair", "phone_latin", "email", "url", "ip", "id"]
+    kinds = ["phone", "phone_intl", "phone_pair", "phone_latin", "landline", "email", "url", "ip", "id"]
     if national_id(random.Random(0), lang) is None:
         kinds.remove("id")
     for i in range(positives):
         kind = kinds[i % len(kinds)]
         native = lang in NATIVE_ZERO and rng.random() < 0.5
-        if kind in ("phone", "phone_intl"):
-            v = phone(rng, lang, kind == "phone_intl")
-            v = _native(lang, v) if native and kind == "phone" else v
+        if kind in ("phone", "phone_intl", "landline"):
+            v = phone(rng, lang, kind == "phone_intl" or (kind == "landline" and rng.random() < 0.3),
+                      landline=kind == "landline")
+            v = _native(lang, v) if native and not v.startswith(("+", "00")) else v
             text, _ = _fill(rng, lang, "contact", v)
             items.append(Item(lang, text, "phone", [("phone", v)]))
         elif kind == "phone_pair":

@@ -223,8 +223,8 @@ def _phone_ok(s: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
         # Singapore numbers have no trunk 0: 8 digits as "6123 4567" / "9123-4567" only.
         return ("SG" in regions and re.fullmatch(r"[0-9]{4}[ -][0-9]{4}", s) is not None
                 and _valid_in(s, "SG"))
-    if not 9 <= len(digits) <= 13:
-        return False
+    if not 8 <= len(digits) <= 13:
+        return False  # 8: a Yangon or Vientiane landline with its trunk 0 (01 234 567)
     if len(groups) == 1 and len(digits) >= 12 and not digits.startswith("08"):
         return False  # 12-13 bare digits are an Indonesian mobile (08...) or an ID (Vietnamese CCCD)
     if "." in s and len(groups[0]) < 2:
@@ -246,6 +246,7 @@ def regions_for(lang: str | None) -> tuple[str, ...]:
     return (region,) if region else PHONE_REGIONS
 
 
+_BOOK_NUMBER_BEFORE = re.compile(r"IS[BS]N[- :]*$", re.IGNORECASE)  # "ISBN 0306406152" is a book
 _FOUR_BY_FOUR = re.compile(r"[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}")
 
 
@@ -262,6 +263,8 @@ def _trim_parens(view: str, a: int, b: int) -> tuple[int, int]:
 def _phone_spans(view: str, text: str, regions: tuple[str, ...] = PHONE_REGIONS) -> list[tuple[int, int]]:
     spans = []
     for m in _PHONE_CAND.finditer(view):
+        if _BOOK_NUMBER_BEFORE.search(view, max(0, m.start() - 8), m.start()):
+            continue
         a, b = _trim_parens(view, m.start(), _one_digit_script(text, m.start(), m.end()))
         b = len(view[:b].rstrip(" .-"))
         s, start = view[a:b], a
@@ -401,6 +404,8 @@ def _id_spans(view: str, text: str) -> list[tuple[int, int]]:
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _ID_RUN.finditer(view):
         if any(taken[m.start():m.end()]) or _one_digit_script(text, m.start(), m.end()) != m.end():
+            continue
+        if _BOOK_NUMBER_BEFORE.search(view, max(0, m.start() - 8), m.start()):
             continue
         if _not_an_id(m.group(0)):
             continue

@@ -300,3 +300,13 @@ def test_labelled_set_is_deterministic():
 
     assert [i.text for i in generate("km", 3)] == [i.text for i in generate("km", 3)]
     assert [i.text for i in generate("km", 3)] != [i.text for i in generate("km", 4)]
+
+
+@pytest.mark.parametrize("text", ["ISBN 0306406152 and ISBN 031321235X", "ISBN: 9780306406157", "ISSN 0317847100"])
+def test_book_numbers_are_not_phones_or_ids(text):
+    assert scrub_pii(text) == (text, dict.fromkeys(TYPES, 0)), find_pii(text)
+
+
+def test_eight_digit_landline_with_trunk_zero():
+    assert scrub_pii("ဖုန်း ၀၁ ၂၃၄ ၅၆၇ ။", "my")[0] == "ဖုန်း <PHONE> ။"  # Yangon
+    assert scrub_pii("ໂທ 021 212 345", "lo")[0] == "ໂທ <PHONE>"  # Vientiane
