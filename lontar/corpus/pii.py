@@ -201,6 +201,9 @@ _DATE = re.compile(r"^(?:[0-9]{1,4}[./-][0-9]{1,2}[./-][0-9]{1,4})$")
 _DATE_START = re.compile(r"^[0-9]{1,2}([./-])[0-9]{1,2}\1(?:19|20)[0-9]{2}(?![0-9])")  # "09-07-1958 02"
 
 
+_REGION_CODES = tuple(str(phonenumbers.country_code_for_region(r)) for r in PHONE_REGIONS)  # "855", "856", ...
+
+
 def _valid_in(s: str, region: str | None) -> bool:
     try:
         number = phonenumbers.parse(s, region)
@@ -225,8 +228,11 @@ def _phone_ok(s: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
         return False  # mixed "-" and "." : a date or a code, not a phone number
     if s.startswith("+") or (s.startswith("00") and not s.startswith("000")):
         rest = digits if s.startswith("+") else digits[2:]
-        # Ask for 10 digits at least so "+12 345 678" is not a number anywhere.
-        return len(rest) >= 10 and _valid_in("+" + (s[1:] if s.startswith("+") else s[2:]), None)
+        intl = "+" + (s[1:] if s.startswith("+") else s[2:])
+        # Outside the region ask for 10 digits at least, so "+12 345 678" is not a number anywhere;
+        # the region's own short landlines ("+95 1 219 585", Yangon) have 8 or 9.
+        short_ok = len(rest) >= 8 and rest.startswith(_REGION_CODES)
+        return (len(rest) >= 10 or short_ok) and _valid_in(intl, None)
     if not digits.startswith("0") or digits.startswith("00"):
         # Singapore numbers have no trunk 0: 8 digits as "6123 4567" / "9123-4567" only.
         return ("SG" in regions and re.fullmatch(r"[0-9]{4}[ -][0-9]{4}", s) is not None

@@ -310,3 +310,8 @@ def test_book_numbers_are_not_phones_or_ids(text):
 def test_eight_digit_landline_with_trunk_zero():
     assert scrub_pii("ဖုန်း ၀၁ ၂၃၄ ၅၆၇ ။", "my")[0] == "ဖုန်း <PHONE> ။"  # Yangon
     assert scrub_pii("ໂທ 021 212 345", "lo")[0] == "ໂທ <PHONE>"  # Vientiane
+
+
+def test_short_international_landline_of_the_region():
+    assert scrub_pii("ဖုန်း +95 1 219 585 ။")[0] == "ဖုန်း <PHONE> ။"
+    assert scrub_pii("call +12 345 678 now")[1]["phone"] == 0
