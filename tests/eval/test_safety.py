@@ -48,6 +48,7 @@ def test_safety_tasks_evaluate_end_to_end_and_reach_the_record(tmp_path):
                                    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                                    "max_position_embeddings": 1024},
                   "tokenizer": str(tok_dir), "dtype": "float32"},
+        "train": {"block_size": 1024},
         "eval": {"checkpoints": ["base"], "tasks": ["safety_*_th"], "data_dirs": {"safety": str(data)},
                  "bootstrap": 20, "prompt_style": "chat"},
     })
