@@ -39,6 +39,7 @@ def _run(tmp_path: Path, **eval_overrides) -> RunConfig:
                                    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                                    "max_position_embeddings": 128},
                   "tokenizer": str(tok_dir), "dtype": "float32"},
+        "train": {"block_size": 128},
         "eval": {"tasks": ["demo_km"], "tasks_dir": str(tasks), "checkpoints": ["base"], "bootstrap": 0,
                  "batch_size": 8, **eval_overrides},
     })
