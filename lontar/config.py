@@ -88,7 +88,9 @@ class SourceConfig(_Strict):
 
 
 class QualityThresholds(_Strict):
-    """Gopher / C4 / FineWeb style thresholds. Units are syllables for km, lo, th, my and words otherwise."""
+    """Gopher / C4 / FineWeb style thresholds, in the language's unit (`lontar.langs`: words,
+    syllables or characters). The values here are Gopher's English ones; each language's defaults
+    restate them in its unit."""
 
     min_units: int = Field(3, ge=0)
     max_units: int | None = Field(100_000, gt=0)
@@ -112,15 +114,6 @@ class QualityThresholds(_Strict):
     min_stop_words: int = Field(0, ge=0)  # Gopher uses 2 on web pages; counted where a list exists
 
 
-# Syllables are shorter than words (a word is about two of them in km, lo, th, my): built-in defaults
-# for those scripts take a shorter mean unit and n-grams twice as long as Gopher's word n-grams.
-SYLLABLE_LANGS = ("km", "lo", "th", "my")
-_SYLLABLE_DEFAULTS: dict[str, Any] = {
-    "min_mean_unit_chars": 1.0, "max_mean_unit_chars": 8.0, "min_units_for_repetition": 100,
-    "max_top_ngram_frac": {4: 0.20, 6: 0.18, 8: 0.16},
-    "max_dup_ngram_frac": {10: 0.15, 12: 0.14, 14: 0.13, 16: 0.12, 18: 0.11, 20: 0.10},
-}
-
 QualityOverride = create_model(  # every threshold optional: unset keys inherit
     "QualityOverride", __base__=_Strict,
     **{name: (field.annotation | None, None) for name, field in QualityThresholds.model_fields.items()})
@@ -132,8 +125,11 @@ class QualityConfig(_Strict):
     langs: dict[str, QualityOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
 
     def for_lang(self, lang: str) -> QualityThresholds:
-        """Built-in defaults (syllable-aware), then `default`, then `langs[lang]`."""
-        values = dict(_SYLLABLE_DEFAULTS) if lang in SYLLABLE_LANGS else {}
+        """The language's defaults from the registry (Gopher's thresholds restated in its unit, see
+        `lontar.langs.Lang.quality_defaults`), then `default`, then `langs[lang]`."""
+        from lontar.langs import get_lang
+
+        values = get_lang(lang).quality_defaults()
         for override in (self.default, self.langs.get(lang)):
             if override is not None:
                 values.update(override.model_dump(exclude_none=True))
@@ -146,7 +142,9 @@ class LidConfig(_Strict):
     enabled: bool = True
     threshold: float = Field(0.5, ge=0, le=1)
     thresholds: dict[str, float] = Field(default_factory=dict)  # per language, e.g. {vi: 0.8}
-    also_accept: dict[str, list[str]] = Field(default_factory=lambda: {"id": ["ms"], "ms": ["id"]})
+    # Other languages accepted for a source's lang; unset languages take the registry's
+    # `lid_also_accept` (Indonesian and Malay accept each other).
+    also_accept: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class PiiConfig(_Strict):
@@ -259,6 +257,12 @@ class CorpusConfig(_Strict):
         return self
 
 
+def _global_mmlu_langs() -> tuple[str, ...]:
+    from lontar.langs import GLOBAL_MMLU_LANGS
+
+    return GLOBAL_MMLU_LANGS
+
+
 class ParallelTextConfig(_Strict):
     """The same content in several languages (jsonl), for parity against English.
 
@@ -267,7 +271,7 @@ class ParallelTextConfig(_Strict):
     """
 
     path: str
-    langs: list[str] = Field(default_factory=lambda: ["en", "id", "ms", "my", "tl", "vi", "zh"])
+    langs: list[str] = Field(default_factory=lambda: list(_global_mmlu_langs()))
     text_fields: list[str] = Field(default_factory=lambda: ["text"])
     reference: str = "en"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -40,12 +40,45 @@ HAN: Ranges = (
     (0x20000, 0x3134F),  # extensions B-H
 )
 
+# Scripts that are not among the ten languages but must be recognised so that Japanese and Korean text
+# is not counted as Chinese or as unknown by language identification.
+KANA: Ranges = ((0x3040, 0x309F), (0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
+HANGUL: Ranges = ((0xAC00, 0xD7AF), (0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))
+OTHER_SCRIPTS: Mapping[str, Ranges] = MappingProxyType({"ja": KANA, "ko": HANGUL})
+OTHER_SCRIPT_LETTER_WEIGHT = 2.0  # a kana or Hangul letter counts as two Latin letters in script shares
+
 _SYL = "lontar.text.syllables:"
+UNIT_KINDS = ("word", "syllable", "character")
+
+# Gopher's word-level thresholds (Rae et al. 2021), stated for English words; every language's defaults
+# are these scaled to its own unit by `Lang.quality_defaults` (see benchmarks/web_text.py).
+GOPHER_MEAN_WORD_CHARS = (3.0, 10.0)
+GOPHER_MIN_WORDS = 3
+GOPHER_MIN_WORDS_FOR_REPETITION = 50
+GOPHER_TOP_NGRAM = {2: 0.20, 3: 0.18, 4: 0.16}
+GOPHER_DUP_NGRAM = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+# Mean length of an English whitespace word as the quality filter counts it (punctuation attached),
+# measured on the Global-MMLU-Lite English questions.
+EN_UNIT_CHARS = 5.0
+
+# Navigation and teaser phrases that end or interrupt prose on web pages; a line holding one is cut
+# there by the junk-line step (`lontar.corpus.junk`). English phrases are checked in every language
+# (crawled pages of every language carry them).
+EN_NAV = ("Read More", "Read more", "READ MORE", "Continue reading", "Next:", "Previous:", "Next post",
+          "Previous post", "Related posts", "Share this:", "Click here", "Posted in", "Tags:")
 
 
 @dataclass(frozen=True)
 class Lang:
-    """Facts about one language. `script` is the ISO 15924 code; ranges are inclusive code points."""
+    """Facts about one language. `script` is the ISO 15924 code; ranges are inclusive code points.
+
+    `unit`: what the quality, repetition and dedup measures count: whitespace words, syllables
+    (scripts without spaces, from `segmenter`) or characters (Han). Units differ in size, so
+    `units_per_en_word` (units for the content of one English word, measured on parallel text) and
+    `unit_chars` (mean characters per unit) rescale Gopher's English thresholds to this unit.
+    `lid`: "script" when the share of letters in `script_ranges` names the language, "lingua" when a
+    statistical identifier must tell it from its Latin-script neighbours.
+    """
 
     code: str  # ISO 639-1
     name: str
@@ -56,42 +89,123 @@ class Lang:
     flores: str  # FLORES-200 code
     belebele: str  # Belebele config name (FLORES style)
     normalizer: str | None = None  # "module:function", the full normalizer; None: normalize_text alone
-    segmenter: str | None = None  # "module:function" returning syllable units
+    segmenter: str | None = None  # "module:function" returning syllable (or character) units
     # ISO 3166-1 country whose national phone and ID formats the language's documents use (PII);
     # None: written across the region (English, Chinese), so every region in PHONE_REGIONS is tried.
     region: str | None = None
+    unit: str = "word"
+    units_per_en_word: float = 1.0
+    unit_chars: float = EN_UNIT_CHARS
+    lid: str = "lingua"
+    lid_letter_weight: float = 1.0  # a letter of this script counts this many letters in script shares
+    lid_also_accept: tuple[str, ...] = ()  # close relatives LID cannot reliably tell apart (id and ms)
+    digits: str = ""  # native digits, 0 to 9, besides ASCII
+    sentence_end: str = ".!?"  # characters that end a sentence (C4's terminal punctuation)
+    stop_words: frozenset[str] = frozenset()  # frequent function words (Gopher's stop-word filter)
+    nav_phrases: tuple[str, ...] = ()  # "Read more", "Next" and the like in this language
+    quality: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # explicit threshold defaults over the scaled ones
 
     def in_script(self, ch: str) -> bool:
         o = ord(ch)
         return any(lo <= o <= hi for lo, hi in self.script_ranges)
 
+    def quality_defaults(self) -> dict[str, Any]:
+        """Gopher's thresholds restated in this language's unit: n-gram sizes and unit counts times
+        `units_per_en_word`, mean unit length times `unit_chars / EN_UNIT_CHARS`; the share
+        thresholds are shares of characters and stay as they are. Then `quality` on top."""
+        r, k = self.units_per_en_word, self.unit_chars / EN_UNIT_CHARS
 
+        def grams(table: dict[int, float]) -> dict[int, float]:
+            out: dict[int, float] = {}
+            for n, limit in table.items():
+                out.setdefault(max(1, round(n * r)), limit)
+            return out
+
+        values: dict[str, Any] = {
+            "min_units": max(1, round(GOPHER_MIN_WORDS * r)),
+            "min_mean_unit_chars": round(GOPHER_MEAN_WORD_CHARS[0] * k, 2),
+            "max_mean_unit_chars": round(GOPHER_MEAN_WORD_CHARS[1] * k, 2),
+            "min_units_for_repetition": round(GOPHER_MIN_WORDS_FOR_REPETITION * r),
+            "max_top_ngram_frac": grams(GOPHER_TOP_NGRAM),
+            "max_dup_ngram_frac": grams(GOPHER_DUP_NGRAM),
+        }
+        return values | dict(self.quality)
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# units_per_en_word and unit_chars are measured by `python -m benchmarks.web_text --derive`: on the
+# Global-MMLU-Lite questions (parallel: en, id, ms, tl, vi, zh, my) and on tests/data/prose (parallel
+# paragraphs written for lontar: en, km, th, lo).
 LANGS: Mapping[str, Lang] = MappingProxyType(
     {
         lang.code: lang
         for lang in (
             Lang("km", "Khmer", "khm", "Khmr", KHMER, False, "khm_Khmr", "khm_Khmr",
-                 "lontar.text.khmer:normalize_khmer", _SYL + "khmer_syllables", "KH"),
+                 normalizer="lontar.text.khmer:normalize_khmer", segmenter=_SYL + "khmer_syllables", region="KH",
+                 unit="syllable", units_per_en_word=2.6, unit_chars=1.93, lid="script",
+                 digits="០១២៣៤៥៦៧៨៩", sentence_end="។៕!?",
+                 stop_words=_words("និង នៃ ជា ក្នុង ដែល បាន មាន នេះ ទៅ ពី"),
+                 nav_phrases=("អានបន្ត", "អានបន្ថែម", "អត្ថបទបន្ទាប់", "អត្ថបទមុន", "ព័ត៌មានទាក់ទង")),
             Lang("lo", "Lao", "lao", "Laoo", LAO, False, "lao_Laoo", "lao_Laoo",
-                 "lontar.text.thai_lao:normalize_lao", _SYL + "lao_syllables", "LA"),
+                 normalizer="lontar.text.thai_lao:normalize_lao", segmenter=_SYL + "lao_syllables", region="LA",
+                 unit="syllable", units_per_en_word=2.25, unit_chars=2.05, lid="script",
+                 digits="໐໑໒໓໔໕໖໗໘໙", sentence_end=".!?ໆ",
+                 stop_words=_words("ແລະ ຂອງ ທີ່ ໃນ ເປັນ ໄດ້ ມີ ບໍ່ ຈະ ໃຫ້"),
+                 nav_phrases=("ອ່ານຕໍ່", "ອ່ານເພີ່ມເຕີມ", "ບົດຕໍ່ໄປ", "ຂ່າວທີ່ກ່ຽວຂ້ອງ")),
             Lang("my", "Burmese", "mya", "Mymr", MYANMAR, False, "mya_Mymr", "mya_Mymr",
-                 "lontar.text.burmese:normalize_burmese", _SYL + "burmese_syllables", "MM"),
+                 normalizer="lontar.text.burmese:normalize_burmese", segmenter=_SYL + "burmese_syllables", region="MM",
+                 unit="syllable", units_per_en_word=1.97, unit_chars=2.93, lid="script", lid_letter_weight=0.8,
+                 digits="၀၁၂၃၄၅၆၇၈၉", sentence_end="။!?",
+                 stop_words=_words("သည် နှင့် တွင် ၏ ကို များ ပါ မှာ ဖြစ် က"),
+                 nav_phrases=("ဆက်ဖတ်ရန်", "ဆက်လက်ဖတ်ရှုရန်", "နောက်သတင်း")),
             Lang("th", "Thai", "tha", "Thai", THAI, False, "tha_Thai", "tha_Thai",
-                 "lontar.text.thai_lao:normalize_thai", _SYL + "thai_syllables", "TH"),
+                 normalizer="lontar.text.thai_lao:normalize_thai", segmenter=_SYL + "thai_syllables", region="TH",
+                 unit="syllable", units_per_en_word=2.5, unit_chars=1.9, lid="script",
+                 digits="๐๑๒๓๔๕๖๗๘๙", sentence_end=".!?ฯ",
+                 stop_words=_words("และ ของ ที่ ใน เป็น ได้ มี ไม่ จะ ให้"),
+                 nav_phrases=("อ่านต่อ", "อ่านเพิ่มเติม", "บทความถัดไป", "บทความก่อนหน้า", "ข่าวที่เกี่ยวข้อง")),
             Lang("vi", "Vietnamese", "vie", "Latn", LATIN, True, "vie_Latn", "vie_Latn",
-                 "lontar.text.vietnamese:normalize_vietnamese", region="VN"),
-            Lang("id", "Indonesian", "ind", "Latn", LATIN, True, "ind_Latn", "ind_Latn", region="ID"),
+                 normalizer="lontar.text.vietnamese:normalize_vietnamese", region="VN", units_per_en_word=1.34, unit_chars=3.48,
+                 stop_words=_words("và của là có không được những các cho trong"),
+                 nav_phrases=("Xem thêm", "Đọc thêm", "Đọc tiếp", "Bài tiếp theo", "Bài trước", "Tin liên quan")),
+            Lang("id", "Indonesian", "ind", "Latn", LATIN, True, "ind_Latn", "ind_Latn",
+                 region="ID", units_per_en_word=0.88, unit_chars=6.26, lid_also_accept=("ms",),
+                 stop_words=_words("yang dan di ini itu dengan untuk dari dalam tidak"),
+                 nav_phrases=("Baca juga", "Baca Juga", "Selengkapnya", "Baca selengkapnya", "Berita terkait")),
             # ISO 639-1 "ms" is the Malay macrolanguage (msa); FLORES-200 and Belebele use the
             # individual language Standard Malay, zsm.
-            Lang("ms", "Malay", "msa", "Latn", LATIN, True, "zsm_Latn", "zsm_Latn", region="MY"),
-            Lang("tl", "Tagalog", "tgl", "Latn", LATIN, True, "tgl_Latn", "tgl_Latn", region="PH"),
-            Lang("en", "English", "eng", "Latn", LATIN, True, "eng_Latn", "eng_Latn"),
+            Lang("ms", "Malay", "msa", "Latn", LATIN, True, "zsm_Latn", "zsm_Latn",
+                 region="MY", units_per_en_word=0.88, unit_chars=6.3, lid_also_accept=("id",),
+                 stop_words=_words("yang dan di ini itu dengan untuk dari dalam tidak"),
+                 nav_phrases=("Baca juga", "Baca lagi", "Baca seterusnya", "Berita berkaitan")),
+            Lang("tl", "Tagalog", "tgl", "Latn", LATIN, True, "tgl_Latn", "tgl_Latn",
+                 region="PH", units_per_en_word=1.15, unit_chars=5.15,
+                 stop_words=_words("ang ng sa na mga at ay si ito hindi"),
+                 nav_phrases=("Magbasa pa", "Basahin ang", "Susunod na", "Kaugnay na balita")),
+            Lang("en", "English", "eng", "Latn", LATIN, True, "eng_Latn", "eng_Latn",
+                 stop_words=_words("the be to of and that have with")),
             # "zh" is the Chinese macrolanguage (zho); we target Simplified script. One Han character
-            # is one syllable, so Han text gets syllable units like the other unspaced scripts.
-            Lang("zh", "Chinese", "zho", "Hans", HAN, False, "zho_Hans", "zho_Hans", None, _SYL + "han_syllables"),
+            # is one unit (a syllable, most often a morpheme).
+            Lang("zh", "Chinese", "zho", "Hans", HAN, False, "zho_Hans", "zho_Hans",
+                 segmenter=_SYL + "han_syllables", unit="character", units_per_en_word=1.62, unit_chars=1.03,
+                 lid="script", lid_letter_weight=3.0, sentence_end="。！？!?.",
+                 stop_words=frozenset("的是在了和有不这也就"),
+                 nav_phrases=("阅读更多", "阅读全文", "查看更多", "下一篇", "上一篇", "相关文章", "点击这里")),
         )
     }
 )
+
+# Languages with parallel Global-MMLU-Lite text in the shared SEA-HELM files (the tokenizer report's
+# default parity set).
+GLOBAL_MMLU_LANGS = ("en", "id", "ms", "my", "tl", "vi", "zh")
+
+
+def unspaced(lang: str | Lang) -> bool:
+    """Whether whitespace words are meaningless units for this language (km, lo, my, th, zh)."""
+    return not get_lang(lang).uses_spaces
 
 
 # Countries whose phone numbers are looked for in national format when a document's language names

@@ -96,3 +96,66 @@ def test_script_share_on_real_seahelm_text():
     assert script_share(chinese, "zh") > 0.9 and script_share(chinese, "en") < 0.1
     # Burmese MMLU questions quote some English terms; still clearly Burmese.
     assert script_share(_mmlu_questions("my"), "my") > 0.9
+
+
+# -- one registry: no other module keeps language facts ----------------------------------------------
+LONTAR = REPO / "lontar"
+CODES = frozenset(LANGS)
+
+
+def _literal_codes(node) -> list[str]:
+    """The registry codes written as string literals in a list/tuple/set literal or as dict keys."""
+    import ast
+
+    items = node.keys if isinstance(node, ast.Dict) else node.elts
+    return [x.value for x in items if isinstance(x, ast.Constant) and x.value in CODES]
+
+
+def _script_range(node, starts: frozenset[int]) -> bool:
+    import ast
+
+    return (isinstance(node, ast.Tuple) and len(node.elts) == 2
+            and all(isinstance(x, ast.Constant) and isinstance(x.value, int) for x in node.elts)
+            and node.elts[0].value in starts)
+
+
+def test_no_module_but_the_registry_lists_languages_or_script_ranges():
+    """Language lists (two or more codes in one literal, or dict keys) and script ranges live in
+    lontar/langs.py only; the text/ modules implement one script each and may name its characters."""
+    import ast
+
+    starts = frozenset(lo for lang in LANGS.values() for lo, _ in lang.script_ranges if lo > 0x7F)
+    offenders = []
+    for path in sorted(LONTAR.rglob("*.py")):
+        if path.name == "langs.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set, ast.Dict)) and len(_literal_codes(node)) >= 2:
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno} lists {_literal_codes(node)}")
+            if _script_range(node, starts) and path.parent.name != "text":
+                offenders.append(f"{path.relative_to(REPO)}:{node.lineno} holds a script range")
+    assert not offenders, "language facts outside lontar/langs.py:\n" + "\n".join(offenders)
+
+
+def test_every_language_has_the_facts_every_step_reads():
+    for code, lang in LANGS.items():
+        assert lang.unit in ("word", "syllable", "character"), code
+        assert (lang.unit == "word") == lang.uses_spaces == (lang.segmenter is None), code
+        assert lang.lid in ("script", "lingua") and (lang.lid == "script") == (not lang.uses_spaces), code
+        assert lang.stop_words and lang.sentence_end, code
+        assert all(lang.in_script(ch) for ch in lang.digits), code
+        assert len(lang.digits) in (0, 10), code
+        q = lang.quality_defaults()
+        assert q["min_mean_unit_chars"] < lang.unit_chars < q["max_mean_unit_chars"], code
+
+
+def test_quality_defaults_restate_gophers_thresholds_in_each_unit():
+    en, km, zh = (get_lang(c).quality_defaults() for c in ("en", "km", "zh"))
+    # English is Gopher's own setting.
+    assert en["max_dup_ngram_frac"] == {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    assert en["min_mean_unit_chars"] == 3.0 and en["max_mean_unit_chars"] == 10.0
+    # Khmer syllables: n-grams as long as the syllables of five English words, same share limits.
+    assert min(km["max_dup_ngram_frac"]) == round(5 * get_lang("km").units_per_en_word)
+    assert sorted(km["max_dup_ngram_frac"].values()) == sorted(en["max_dup_ngram_frac"].values())
+    # Chinese characters are about one character long: 1.0 lies inside the range.
+    assert zh["min_mean_unit_chars"] < 1.0 < zh["max_mean_unit_chars"]

@@ -25,29 +25,30 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-# Script languages: letters (and combining marks) in these ranges name the language.
+from lontar.langs import LANGS, OTHER_SCRIPT_LETTER_WEIGHT, OTHER_SCRIPTS
+
+# Script languages (registry `lid == "script"`): letters (and combining marks) in their ranges name
+# the language. Kana and Hangul keep Japanese and Korean from being counted as Chinese or as unknown.
 SCRIPT_RANGES: dict[str, tuple[tuple[int, int], ...]] = {
-    "km": ((0x1780, 0x17FF), (0x19E0, 0x19FF)),
-    "lo": ((0x0E80, 0x0EFF),),
-    "my": ((0x1000, 0x109F), (0xAA60, 0xAA7F), (0xA9E0, 0xA9FF)),
-    "th": ((0x0E00, 0x0E7F),),
-    # Han ideographs: unified, extension A, compatibility, extensions B-F and G (supplementary planes).
-    "zh": ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0xF900, 0xFAFF), (0x20000, 0x2EBEF), (0x30000, 0x3134F)),
-    # Kana and Hangul keep Japanese and Korean from being counted as Chinese or as unknown.
-    "kana": ((0x3040, 0x309F), (0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F)),
-    "ko": ((0xAC00, 0xD7AF), (0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xD7B0, 0xD7FF)),
+    **{code: lang.script_ranges for code, lang in LANGS.items() if lang.lid == "script"},
+    "kana": OTHER_SCRIPTS["ja"], "ko": OTHER_SCRIPTS["ko"],
 }
-SCRIPT_LANGS = ("km", "lo", "my", "th", "zh", "ja", "ko")
+SCRIPT_LANGS = (*(code for code, lang in LANGS.items() if lang.lid == "script"), *OTHER_SCRIPTS)
 
-# Always in the lingua detector, whatever is asked for: the Latin-script languages of the region and
-# English, which are each other's usual confusions (above all id and ms).
-DEFAULT_LINGUA_LANGS = ("vi", "id", "ms", "tl", "en")
+# Always in the lingua detector, whatever is asked for: the registry's lingua-routed languages (the
+# Latin-script languages of the region and English), which are each other's usual confusions.
+DEFAULT_LINGUA_LANGS = tuple(code for code, lang in LANGS.items() if lang.lid == "lingua")
 
-# Letters carry different amounts of text: on the parallel Global-MMLU-Lite questions English has 3.1
-# letters for each Chinese character (Burmese 0.8, Indonesian 0.9, Vietnamese 1.06). Script shares
-# count a Han character as 3 letters, kana as 2 and a Hangul syllable as 2, so a Chinese sentence
-# quoting a few English names stays Chinese; every other letter counts 1.
-SCRIPT_WEIGHTS = {"zh": 3.0, "kana": 2.0, "ko": 2.0}
+# Letters carry different amounts of text (registry `lid_letter_weight`, measured on parallel text):
+# a Han character counts as about 3 English letters, kana and Hangul as 2, so a Chinese sentence
+# quoting a few English names stays Chinese.
+SCRIPT_WEIGHTS = {**{code: lang.lid_letter_weight for code, lang in LANGS.items() if lang.lid == "script"},
+                  "kana": OTHER_SCRIPT_LETTER_WEIGHT, "ko": OTHER_SCRIPT_LETTER_WEIGHT}
+
+# A Latin word that starts with a capital or a digit (Manchester, FC, U23)
+# inside text of a script language is a name or an acronym: it says nothing about the language, so
+# it is left out of the share that goes to lingua.
+_NAME = re.compile(r"(?<![^\W\d_])[A-Z0-9][\w'’.&-]*")
 
 # Japanese: Han text with at least this share of kana among its CJK letters.
 _KANA_SHARE_FOR_JA = 0.05
@@ -158,7 +159,8 @@ class LanguageIdentifier:
             return {}, (1.0 if _ALPHA.search(text) else 0.0)
         counts = {name: len(rx.findall(text)) for name, rx in self._scripts.items()}
         in_scripts = sum(counts.values())
-        other = len(_ALPHA.findall(text)) + len(self._script_marks.findall(text)) - in_scripts
+        names = sum(len(_ALPHA.findall(m)) for m in _NAME.findall(text))
+        other = max(0, len(_ALPHA.findall(text)) + len(self._script_marks.findall(text)) - in_scripts - names)
         weighted = {name: n * SCRIPT_WEIGHTS.get(name, 1.0) for name, n in counts.items() if n}
         kana = weighted.pop("kana", 0.0)
         if kana and counts["kana"] >= _KANA_SHARE_FOR_JA * (counts["zh"] + counts["kana"]):

@@ -2,10 +2,10 @@
 
 Shingles are n-grams of a unit chosen per language (`unit`):
 - "char": characters of the text lower-cased, with spaces, punctuation, symbols and invisible
-  characters dropped. The default for km, lo, th and my: a whitespace "word" there is a whole
+  characters dropped. The default for languages written without spaces (km, lo, th, my, zh): a whitespace "word" there is a whole
   phrase, and short documents (a sentence) need small shingles for a single typo not to break them.
 - "syllable": syllables for km, lo, th and my (`lontar.text.syllables`), lower-cased words elsewhere.
-- "auto": "char" for km, lo, th and my and words elsewhere.
+- "auto": "char" where the registry says the language has no spaces, words elsewhere.
 
 Shingle hashes and signatures are computed with numpy, all shingles and permutations at once (and
 many documents at once in `MinHasher.signatures`). bands x rows give the S-curve
@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lontar.corpus.decontam import gram_units
+from lontar.langs import unspaced
 
 if TYPE_CHECKING:
     from lontar.config import NearDedupConfig
 
-NO_SPACE_LANGS = frozenset({"km", "lo", "th", "my"})
 UNITS = ("auto", "char", "syllable")
 
 _MAX32 = np.uint64((1 << 32) - 1)
@@ -52,7 +52,7 @@ def resolve_unit(unit: str, lang: str) -> str:
     if unit not in UNITS:
         raise ValueError(f"unknown shingle unit {unit!r} (known: {', '.join(UNITS)})")
     if unit == "auto":
-        return "char" if lang in NO_SPACE_LANGS else "syllable"
+        return "char" if unspaced(lang) else "syllable"
     return unit
 
 

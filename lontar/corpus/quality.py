@@ -1,7 +1,9 @@
 """Quality filters in the Gopher, C4 and FineWeb style, with per-language thresholds.
 
-The unit is the syllable for Khmer, Lao, Thai and Burmese (their words are not separated by spaces,
-so a whitespace "word" would be a whole phrase) and the whitespace word otherwise. Each filter
+The unit is the registry's (`lontar.langs`): the syllable for Khmer, Lao, Thai and Burmese (their
+words are not separated by spaces, so a whitespace "word" would be a whole phrase), the character
+for Chinese, the whitespace word otherwise; each language's default thresholds are Gopher's restated
+in its unit (`Lang.quality_defaults`). Each filter
 returns a reason `quality: <measure> (<value> vs <threshold>)`: the data card counts by measure (the
 text before the parenthesis) and `rejected/` keeps the full reason.
 """
@@ -14,28 +16,15 @@ from collections.abc import Sequence
 
 from lontar.config import QualityConfig, QualityThresholds
 from lontar.corpus.pipeline import Batch, StepOutput
+from lontar.langs import get_lang
 from lontar.text.syllables import units as text_units
 
-# Sentence-final punctuation per script (C4 keeps lines that end in one of these).
-TERMINAL = ".!?\"'”’»)…" + "។៕" + "။" + "ฯ" + "。！？" + "؟"
+# Sentence-final punctuation any language may use (C4 keeps lines that end in one); each language
+# adds its own (`Lang.sentence_end`: ។ ။ 。...).
+TERMINAL = ".!?\"'”’»)…"
 _BULLET = re.compile(r"^\s*[-*•·‣◦▪●–—]\s")
 _ELLIPSIS = ("...", "…")
 _SYMBOLS = re.compile(r"[#…]|\.\.\.")
-
-# A few of the most frequent function words per language (Gopher: a real document has some).
-# Matched as whole units for spaced scripts and as substrings for scripts without spaces.
-STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the be to of and that have with".split()),
-    "id": frozenset("yang dan di ini itu dengan untuk dari dalam tidak".split()),
-    "ms": frozenset("yang dan di ini itu dengan untuk dari dalam tidak".split()),
-    "tl": frozenset("ang ng sa na mga at ay si ito hindi".split()),
-    "vi": frozenset("và của là có không được những các cho trong".split()),
-    "km": frozenset(["និង", "នៃ", "ជា", "ក្នុង", "ដែល", "បាន", "មាន", "នេះ", "ទៅ", "ពី"]),
-    "th": frozenset(["และ", "ของ", "ที่", "ใน", "เป็น", "ได้", "มี", "ไม่", "จะ", "ให้"]),
-    "lo": frozenset(["ແລະ", "ຂອງ", "ທີ່", "ໃນ", "ເປັນ", "ໄດ້", "ມີ", "ບໍ່", "ຈະ", "ໃຫ້"]),
-    "my": frozenset(["သည်", "နှင့်", "တွင်", "၏", "ကို", "များ", "ပါ", "မှာ", "ဖြစ်", "က"]),
-}
-NO_SPACE_LANGS = frozenset({"km", "lo", "th", "my", "zh"})
 
 
 def _duplicate_fraction(items: Sequence[str]) -> tuple[float, float]:
@@ -79,10 +68,12 @@ def _duplicate_ngram_fraction(units: Sequence[str], n: int) -> float:
 
 
 def _stop_word_hits(text: str, units: Sequence[str], lang: str) -> int:
-    words = STOP_WORDS.get(lang)
+    """Stop words found: whole units for spaced scripts, substrings where words are not spaced."""
+    info = get_lang(lang)
+    words = info.stop_words
     if not words:
         return -1  # no list: the filter does not apply
-    if lang in NO_SPACE_LANGS:
+    if not info.uses_spaces:
         return sum(text.count(w) for w in words)
     return sum(1 for u in units if u.lower() in words)
 
@@ -126,7 +117,8 @@ def quality_reason(text: str, lang: str, t: QualityThresholds) -> str | None:
         if dup_paras > t.max_dup_para_frac:
             return f"quality: duplicate paragraphs ({dup_paras:.2f} > {t.max_dup_para_frac})"
         if t.min_terminal_line_frac:
-            terminal = sum(line.endswith(tuple(TERMINAL)) for line in lines) / len(lines)
+            ends = tuple(TERMINAL + get_lang(lang).sentence_end)
+            terminal = sum(line.endswith(ends) for line in lines) / len(lines)
             if terminal < t.min_terminal_line_frac:
                 return f"quality: lines ending in punctuation ({terminal:.2f} < {t.min_terminal_line_frac})"
         short = sum(len(line) <= t.short_line_chars for line in lines) / len(lines)

@@ -16,7 +16,7 @@ from lontar.corpus.lid import LanguageIdentifier, lid_reasons
 from lontar.corpus.pii import scrub_pii
 from lontar.corpus.pipeline import Batch, Step, StepOutput
 from lontar.corpus.quality import quality_step
-from lontar.langs import normalizer_for
+from lontar.langs import get_lang, normalizer_for
 
 # Invisible characters that do not change what a reader sees: ignored by the dedup key.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -51,7 +51,7 @@ def language_id(batch: Batch, config: LidConfig, identifier: LanguageIdentifier)
     for lang, rows in rows_by_lang.items():
         sub = {"text": [batch["text"][i] for i in rows]}
         found = lid_reasons(sub, lang, config.thresholds.get(lang, config.threshold), identifier,
-                            also_accept=config.also_accept.get(lang, ()))
+                            also_accept=config.also_accept.get(lang, get_lang(lang).lid_also_accept))
         for i, reason in zip(rows, found):
             reasons[i] = reason
     return batch["text"], reasons, {}

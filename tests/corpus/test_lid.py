@@ -125,11 +125,23 @@ def test_digits_and_punctuation_are_not_letters(lid):
 
 
 def test_mixed_text_confidence_is_the_share(lid):
-    # A Khmer sentence quoting an English brand stays Khmer, with less than full confidence.
-    code, conf = lid.identify("ក្រុមហ៊ុន Apple បានបញ្ចេញទូរស័ព្ទថ្មីនៅឆ្នាំនេះ")
+    # A Khmer sentence quoting an English brand stays Khmer: a capitalised Latin word is a name and
+    # says nothing about the language; lower-case English words lower the confidence.
+    assert lid.identify("ក្រុមហ៊ុន Apple បានបញ្ចេញទូរស័ព្ទថ្មីនៅឆ្នាំនេះ") == ("km", 1.0)
+    code, conf = lid.identify("ក្រុមហ៊ុនបានបញ្ចេញទូរស័ព្ទថ្មី new smartphone នៅឆ្នាំនេះ")
     assert code == "km" and 0.5 < conf < 1.0
     # A Chinese question that names two English authors is still Chinese (Han counts 3 letters).
     assert lid.identify("根据 Schnackenberg 和 Tomlinson（2014 年）的观点，可以用来评估企业透明度质量的三个标准是什么？")[0] == "zh"
+
+
+def test_khmer_football_report_with_club_names_is_khmer(lid):
+    # Latin club and player names outweigh the Khmer letters here; they are names, not English.
+    text = ("Manchester United 2-1 Liverpool: Bruno Fernandes និង Marcus Rashford ស៊ុតបញ្ចូលទី "
+            "ខណៈ Mohamed Salah រកបានមួយគ្រាប់ នៅ Old Trafford។")
+    assert lid.identify(text)[0] == "km"
+    assert lid_reasons({"text": [text]}, "km", 0.5, lid) == [None]
+    # An English sentence that names a Khmer place stays English.
+    assert lid.identify("The tourists visited the old temple of អង្គរវត្ត on a rainy morning in the dry season.")[0] == "en"
 
 
 def test_languages_are_checked_and_detector_cached():
