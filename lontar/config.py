@@ -51,8 +51,9 @@ class SourceConfig(_Strict):
     split: str = "train"
     revision: str | None = None
     streaming: bool = True
-    text_field: str = "text"
-    lang: str = "km"
+    text_field: str = "text"  # a dotted path into each record (`prompts.0.question`), see lontar.fields
+    # Required: set here or once at `corpus.lang`; an `rdlab` source is Khmer.
+    lang: str | None = None
     weight: float = Field(1.0, gt=0)
     max_docs: int | None = Field(None, gt=0)
     name: str | None = None
@@ -62,11 +63,18 @@ class SourceConfig(_Strict):
     collected: str | None = None  # when it was collected (e.g. "2026-11-01")
     notes: str | None = None  # usage conditions, consent, known issues
 
+    @model_validator(mode="before")
+    @classmethod
+    def _rdlab_is_khmer(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("type") == "rdlab" and data.get("lang") is None:
+            return {**data, "lang": "km"}
+        return data
+
     @model_validator(mode="after")
     def _location_needed(self) -> "SourceConfig":
         from lontar.langs import LANGS
 
-        if self.lang not in LANGS:
+        if self.lang is not None and self.lang not in LANGS:
             raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
         if self.type in FILE_SOURCES and not self.path:
             raise ValueError(f"source type '{self.type}' needs a 'path' (file or glob)")
@@ -215,7 +223,13 @@ class MixingConfig(_Strict):
 
 
 class CorpusConfig(_Strict):
+    """`lang`: the language of every source that does not set its own (each source needs one).
+    `max_reject_fraction`: a source with more of its documents set aside than this fails the stage
+    (after the data card is written), naming the source and its top reason."""
+
     executor: Literal["local", "ray"] = "local"
+    lang: str | None = None
+    max_reject_fraction: float = Field(0.5, ge=0, le=1)
     ray_address: str | None = None  # e.g. "auto" or "ray://head:10001"; default RAY_ADDRESS, else a local Ray
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)
@@ -234,6 +248,27 @@ class CorpusConfig(_Strict):
     mixing: MixingConfig = Field(default_factory=MixingConfig)
     # Licences a source may carry; any other (or an unknown one) is refused before any work. None: no check.
     license_allowlist: list[str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sources_take_corpus_lang(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("lang") is None or not isinstance(data.get("sources"), list):
+            return data
+        sources = [({**s, "lang": data["lang"]} if isinstance(s, dict) and s.get("lang") is None else s)
+                   for s in data["sources"]]
+        return {**data, "sources": sources}
+
+    @model_validator(mode="after")
+    def _every_source_has_a_lang(self) -> "CorpusConfig":
+        from lontar.langs import LANGS
+
+        if self.lang is not None and self.lang not in LANGS:
+            raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
+        for i, src in enumerate(self.sources):
+            if src.lang is None:
+                raise ValueError(f"sources[{i}] ({src.label}) has no 'lang': set it on the source or once at "
+                                 f"corpus.lang (known: {', '.join(LANGS)})")
+        return self
 
     @model_validator(mode="after")
     def _licenses_allowed(self) -> "CorpusConfig":

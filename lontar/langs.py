@@ -103,6 +103,9 @@ class Lang:
     sentence_end: str = ".!?"  # characters that end a sentence (C4's terminal punctuation)
     stop_words: frozenset[str] = frozenset()  # frequent function words (Gopher's stop-word filter)
     nav_phrases: tuple[str, ...] = ()  # "Read more", "Next" and the like in this language
+    # A legacy encoding still common on the web, and "module:function" giving P(text is in it).
+    legacy_encoding: str | None = None
+    legacy_detector: str | None = None
     quality: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # explicit threshold defaults over the scaled ones
 
     def in_script(self, ch: str) -> bool:
@@ -158,7 +161,8 @@ LANGS: Mapping[str, Lang] = MappingProxyType(
             Lang("my", "Burmese", "mya", "Mymr", MYANMAR, False, "mya_Mymr", "mya_Mymr",
                  normalizer="lontar.text.burmese:normalize_burmese", segmenter=_SYL + "burmese_syllables", region="MM",
                  unit="syllable", units_per_en_word=1.97, unit_chars=2.93, lid="script", lid_letter_weight=0.8,
-                 digits="၀၁၂၃၄၅၆၇၈၉", sentence_end="။!?",
+                 digits="၀၁၂၃၄၅၆၇၈၉", sentence_end="။!?", legacy_encoding="Zawgyi",
+                 legacy_detector="lontar.text.burmese:zawgyi_probability",
                  stop_words=_words("သည် နှင့် တွင် ၏ ကို များ ပါ မှာ ဖြစ် က"),
                  nav_phrases=("ဆက်ဖတ်ရန်", "ဆက်လက်ဖတ်ရှုရန်", "နောက်သတင်း")),
             Lang("th", "Thai", "tha", "Thai", THAI, False, "tha_Thai", "tha_Thai",

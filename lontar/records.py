@@ -86,9 +86,13 @@ def _jsonl(path: Path) -> Iterator[Row]:
         if not line.strip():
             continue
         try:
-            yield where, json.loads(line), "", line
+            obj = json.loads(line)
         except json.JSONDecodeError as e:
             yield where, None, f"bad JSON: {e.msg}", line
+        except RecursionError:  # nesting deeper than Python's stack: one bad record, not a crash
+            yield where, None, "bad JSON: nested too deeply", line[:2000]
+        else:
+            yield where, obj, "", line
 
 
 def _json(path: Path) -> Iterator[Row]:
@@ -103,31 +107,97 @@ def _json(path: Path) -> Iterator[Row]:
     except json.JSONDecodeError:  # JSON Lines under a .json name (common on the hub)
         yield from _jsonl(path)
         return
+    except RecursionError:
+        yield str(path), None, "bad JSON: nested too deeply", blob[:2000].decode("utf-8", "replace")
+        return
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]
     if not isinstance(data, list):
         yield str(path), None, "JSON is neither an array of objects nor JSON Lines", blob[:2000].decode("utf-8", "replace")
         return
     for i, obj in enumerate(data):
-        yield f"{path}#{i}", obj, "", json.dumps(obj, ensure_ascii=False)[:2000]
+        yield f"{path}#{i}", obj, "", _dumps(obj)
+
+
+def _dumps(obj: Any) -> str:
+    """A record as JSON text for a reject; never raises (deep nesting, values JSON cannot hold)."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, default=str)[:2000]
+    except (RecursionError, ValueError):
+        return f"<{type(obj).__name__} that cannot be shown as JSON>"
 
 
 def _csv(path: Path, delimiter: str) -> Iterator[Row]:
     with open_binary(path) as f:
         text = io.TextIOWrapper(f, encoding="utf-8", errors="strict", newline="")
-        reader = csv.DictReader(text, delimiter=delimiter)
+        yield from _csv_rows(path, text, delimiter)
+
+
+def _csv_rows(path: Path, text: IO[str], delimiter: str) -> Iterator[Row]:
+    """Rows of a CSV file as dicts keyed by the header, one bad row at a time.
+
+    An unterminated quote makes the csv module read on to the end of the file (or to the next stray
+    quote) as one field: one typo would merge every later row into one record. A row that spans
+    several physical lines and is broken (an odd number of quote characters, a field count unlike
+    the header's, or a csv error) is therefore reported alone, at its first line, and parsing starts
+    again on the line after it. Quoted fields that hold newlines on purpose stay one row.
+    """
+    pending: list[tuple[int, str]] = []  # physical lines of the row being read
+    queue: list[tuple[int, str]] = []  # lines to read again after a broken row
+    numbered = enumerate(text, 1)
+
+    def feed() -> Iterator[str]:
         while True:
-            try:
-                row = next(reader)
-            except StopIteration:
+            if queue:
+                item = queue.pop(0)
+            else:
+                try:
+                    item = next(numbered)
+                except StopIteration:
+                    return
+            pending.append(item)
+            yield item[1]
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    header: list[str] | None = None
+    while True:
+        pending.clear()
+        error = ""
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except UnicodeDecodeError as e:
+            start = pending[0][0] if pending else "?"
+            yield f"{path}:{start}", None, f"invalid UTF-8 ({e.reason}); rest of file skipped", ""
+            break
+        except csv.Error as e:
+            row, error = [], f"bad CSV: {e}"
+        lines = list(pending)
+        start = lines[0][0] if lines else 0
+        raw = "".join(line for _, line in lines)
+        if header is None:
+            if error:
+                yield f"{path}:{start}", None, f"{error} in the header; rest of file skipped", raw[:2000]
                 break
-            except UnicodeDecodeError as e:
-                yield f"{path}:{reader.line_num + 1}", None, f"invalid UTF-8 ({e.reason}); rest of file skipped", ""
-                break
-            except csv.Error as e:
-                yield f"{path}:{reader.line_num}", None, f"bad CSV: {e}", ""
-                continue
-            yield f"{path}:{reader.line_num}", row, "", json.dumps(row, ensure_ascii=False)
+            header = row
+            continue
+        if not row and not error:
+            continue
+        if not error and len(lines) > 1:
+            if raw.count('"') % 2:
+                error = "bad CSV: unterminated quote"
+            elif len(row) != len(header):
+                error = f"bad CSV: {len(row)} fields where the header has {len(header)}"
+        if error:
+            yield f"{path}:{start}", None, error, (lines[0][1] if lines else "")[:2000]
+            queue[:0] = lines[1:]  # read the swallowed lines again, as rows of their own
+            reader = csv.reader(feed(), delimiter=delimiter)
+            continue
+        obj: dict[Any, Any] = {h: (row[i] if i < len(row) else None) for i, h in enumerate(header)}
+        if len(row) > len(header):  # as csv.DictReader: missing fields None, extra ones under None
+            obj[None] = row[len(header):]
+        yield f"{path}:{start}", obj, "", raw[:2000]
 
 
 def _parquet(path: Path, columns: list[str] | None) -> Iterator[Row]:
@@ -142,7 +212,7 @@ def _parquet(path: Path, columns: list[str] | None) -> Iterator[Row]:
     i = 0
     for batch in pf.iter_batches(batch_size=8192, columns=columns):
         for row in batch.to_pylist():
-            yield f"{path}#{i}", row, "", json.dumps(row, ensure_ascii=False, default=str)[:2000]
+            yield f"{path}#{i}", row, "", _dumps(row)
             i += 1
 
 

@@ -53,7 +53,7 @@ def test_wrong_type_names_key_and_value(tmp_path):
 
 
 def test_missing_data_path_names_path(tmp_path):
-    cfg = {**MINIMAL, "corpus": {"sources": [{"type": "jsonl", "path": str(tmp_path / "nope" / "*.jsonl")}]}}
+    cfg = {**MINIMAL, "corpus": {"sources": [{"type": "jsonl", "path": str(tmp_path / "nope" / "*.jsonl"), "lang": "km"}]}}
     path = write_config(tmp_path / "bad.yaml", cfg)
     with pytest.raises(ConfigError) as e:
         load_config(path)

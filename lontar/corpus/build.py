@@ -33,6 +33,7 @@ from lontar.corpus.shards import RejectWriter, ShardWriter
 from lontar.corpus.sources import iter_source, rdlab_path, source_files
 from lontar.corpus.steps import build_steps, split_of, text_hash
 from lontar.corpus.tokens import load_token_counter
+from lontar.errors import ConfigError, DataError
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 from lontar.rundir import corpus_hash, run_lock, write_stamp
 
@@ -179,6 +180,29 @@ def _process_sources(cfg: RunConfig, steps: list[Step], work_dir: Path,
     return chunk_paths, read_counts, processed, reused
 
 
+def corpus_problem(card: dict[str, Any], max_reject_fraction: float) -> str | None:
+    """Why a finished corpus must fail its stage, in one line, or None.
+
+    A source that lost more than `max_reject_fraction` of its documents almost always has a wrong
+    setting (its `lang`, its `text_field`) rather than bad data, so the run stops instead of training
+    on what is left; its top reason says where to look.
+    """
+    for s in card["sources"]:
+        rejected = sum(s["rejected"].values())
+        if s["read"] and rejected / s["read"] > max_reject_fraction:
+            reason, n = max(s["rejected"].items(), key=lambda kv: kv[1])
+            return (f"corpus source '{s['source']}' (lang {s['lang']}): {rejected:,} of {s['read']:,} documents "
+                    f"({rejected / s['read']:.0%}) set aside, more than corpus.max_reject_fraction "
+                    f"{max_reject_fraction}; top reason: {reason} ({n:,})")
+    train, validation = card["splits"]["train"]["docs"], card["splits"]["validation"]["docs"]
+    if not train + validation:
+        return f"corpus for run '{card['run']}' kept 0 documents of {sum(s['read'] for s in card['sources']):,} read"
+    if not train or not validation:
+        return (f"corpus for run '{card['run']}' has {train} train and {validation} validation documents: need "
+                "both (check corpus.sources and corpus.validation_fraction)")
+    return None
+
+
 def build_corpus(cfg: RunConfig) -> dict[str, Any]:
     """Build `runs/<name>/corpus/` and its data card, holding the run's lock; returns the card."""
     with run_lock(cfg.run_dir, "corpus"):
@@ -197,7 +221,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         try:
             counter = load_token_counter(mix.tokenizer, cfg.model.trust_remote_code)
         except Exception as e:  # noqa: BLE001 - any loader failure is a config problem, said in one line
-            raise ValueError(f"corpus.mixing.tokenizer: cannot load '{mix.tokenizer}': {e}") from e
+            raise ConfigError(f"corpus.mixing.tokenizer: cannot load '{mix.tokenizer}': {e}") from e
     natural_dir = out_dir / ".natural"  # the deduplicated train split before mixing
     mixing_on = mix.enabled or counter is not None
     writers = {"train": ShardWriter(natural_dir if mixing_on else out_dir, "train", c.shard_docs),
@@ -250,15 +274,11 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     rejects.close()
     splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in writers}
     mixing = None
-    if mixing_on:
+    if mixing_on and splits["train"]["docs"]:
         mixing, closed["train"] = _mix(cfg, closed["train"], out_dir, summary, counter)
         shutil.rmtree(natural_dir, ignore_errors=True)
         splits["train"] = {k: sum(m[f"mixed_{k}"] for m in mixing["sources"].values()) for k in ("docs", "chars", "bytes")}
     shards = {s: [p.name for p in paths] for s, paths in closed.items()}
-    if not splits["train"]["docs"] or not splits["validation"]["docs"]:
-        raise ValueError(f"corpus for run '{cfg.name}' has {splits['train']['docs']} train and "
-                         f"{splits['validation']['docs']} validation documents: need both (check corpus.sources "
-                         "and corpus.validation_fraction)")
     lang_codes = sorted({k.split(":")[1] for k in summary if k.startswith("lang:")})
     total_chars = sum(summary[f"lang:{lang}:chars"] for lang in lang_codes)
     card = {
@@ -275,7 +295,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "unknown_licenses": [s["source"] for s in per_source if s["provenance"]["license"] == UNKNOWN],
         "rejected": rejects.count,
         "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],
-                             "char_share": round(summary[f"lang:{lang}:chars"] / total_chars, 4)} for lang in lang_codes},
+                             "char_share": round(summary[f"lang:{lang}:chars"] / (total_chars or 1), 4)} for lang in lang_codes},
         "splits": splits,
         "shards": shards,
         "validation_fraction": c.validation_fraction,
@@ -288,6 +308,9 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     write_stamp(out_dir, "corpus", corpus_hash(cfg))  # the train stage refuses a corpus of other settings
     shutil.rmtree(final_dir, ignore_errors=True)
     out_dir.replace(final_dir)
+    problem = corpus_problem(card, c.max_reject_fraction)
+    if problem:  # the card is written first, so the user can see why
+        raise DataError(f"{problem} (data card: {final_dir / 'data_card.md'})")
     inputs: list[Path | str] = []
     for src in c.sources:
         if src.type == "rdlab":

@@ -8,13 +8,13 @@ can be found again.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lontar.config import SourceConfig
+from lontar.fields import get_field
 from lontar.records import iter_lines, iter_rows, open_binary, source_files
 
 __all__ = ["iter_source", "open_binary", "rdlab_path", "read_rdlab", "source_files"]  # open_binary, source_files: re-exported
@@ -52,20 +52,40 @@ def read_rdlab(path: Path) -> list[str]:
     return data
 
 
+def _safe_raw(raw: Any) -> str:
+    """The raw record as text for `rejected/`: never raises (lone surrogates escaped, deep nesting cut)."""
+    try:
+        text = raw if isinstance(raw, str) else repr(raw)
+    except RecursionError:
+        text = f"<{type(raw).__name__} nested too deeply to print>"
+    return text[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _reject(src: SourceConfig, where: str, reason: str, raw: Any) -> dict[str, Any]:
-    raw_text = raw if isinstance(raw, str) else repr(raw)
-    return {"source": src.label, "line": where, "reason": reason, "raw": raw_text[:2000]}
+    return {"source": src.label, "line": where, "reason": reason, "raw": _safe_raw(raw)}
 
 
 def _record(src: SourceConfig, where: str, text: str) -> dict[str, Any]:
     return {"text": text, "source": src.label, "lang": src.lang, "line": where}
 
 
-def _from_object(src: SourceConfig, where: str, obj: Any, raw: Any) -> Item:
-    value = obj.get(src.text_field) if isinstance(obj, dict) else None
+def _text_item(src: SourceConfig, where: str, value: Any, raw: Any) -> Item:
+    """A record from a field value, or a reject saying why the value is not usable text."""
     if not isinstance(value, str):
         return False, _reject(src, where, f"missing or non-string field '{src.text_field}'", raw)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:  # JSON "\ud800": a lone surrogate no UTF-8 writer can store
+        return False, _reject(src, where, f"lone surrogate U+{ord(value[e.start]):04X} in '{src.text_field}' "
+                                          f"at character {e.start}", raw)
     return True, _record(src, where, value)
+
+
+def _from_object(src: SourceConfig, where: str, obj: Any, raw: Any) -> Item:
+    """The text at `text_field`: a key of the record, else a dotted path into it (`prompts.0.question`)."""
+    if isinstance(obj, dict) and src.text_field in obj:
+        return _text_item(src, where, obj[src.text_field], raw)
+    return _text_item(src, where, get_field(obj, src.text_field), raw)
 
 
 def iter_source(src: SourceConfig) -> Iterator[Item]:
@@ -120,7 +140,8 @@ def _read_csv(src: SourceConfig) -> Iterator[Item]:
 
 
 def _read_parquet(src: SourceConfig) -> Iterator[Item]:
-    return _rows(src, "parquet", columns=[src.text_field])
+    # A dotted text_field reads its first part as the column (a struct or list), the rest from the value.
+    return _rows(src, "parquet", columns=[src.text_field.split(".", 1)[0]])
 
 
 def _read_hf(src: SourceConfig) -> Iterator[Item]:
@@ -131,7 +152,7 @@ def _read_hf(src: SourceConfig) -> Iterator[Item]:
                                streaming=src.streaming)
     for i, row in enumerate(ds):
         where = f"{src.dataset}[{src.split}]#{i}"
-        yield _from_object(src, where, row, json.dumps(row, ensure_ascii=False, default=str)[:2000])
+        yield _from_object(src, where, row, row)
 
 
 def _read_wikipedia(src: SourceConfig) -> Iterator[Item]:

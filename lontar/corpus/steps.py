@@ -16,7 +16,7 @@ from lontar.corpus.lid import LanguageIdentifier, lid_reasons
 from lontar.corpus.pii import scrub_pii
 from lontar.corpus.pipeline import Batch, Step, StepOutput
 from lontar.corpus.quality import quality_step
-from lontar.langs import get_lang, normalizer_for
+from lontar.langs import get_lang, load, normalizer_for
 
 # Invisible characters that do not change what a reader sees: ignored by the dedup key.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -27,13 +27,28 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(text.translate(_INVISIBLE).encode("utf-8"), digest_size=16).hexdigest()
 
 
+# A document counts as converted from a legacy encoding when the detector was this sure before and
+# is as sure after (the rule the Burmese normalizer itself applies; Google's advice for Zawgyi).
+LEGACY_SURE = 0.95
+
+
 def normalize(batch: Batch, options: dict[str, dict] | None = None) -> StepOutput:
-    """NFC, controls and whitespace everywhere, then the script rules of each document's language.
+    """NFC, controls and whitespace everywhere, then the script rules of each document's language;
+    documents converted from a legacy encoding (Zawgyi) are counted for the card.
 
     `options` maps a language code to keyword arguments of its normalizer (from the config)."""
     options = options or {}
-    texts = [normalizer_for(lang)(text, **options.get(lang, {})) for text, lang in zip(batch["text"], batch["lang"])]
-    return texts, [None] * len(texts), {}
+    texts, counts = [], {}
+    for text, lang in zip(batch["text"], batch["lang"]):
+        new = normalizer_for(lang)(text, **options.get(lang, {}))
+        info = get_lang(lang)
+        if info.legacy_detector and new != text:
+            detect = load(info.legacy_detector)
+            if detect(text) >= LEGACY_SURE and detect(new) < 1.0 - LEGACY_SURE:
+                key = f"converted from {info.legacy_encoding}"
+                counts[key] = counts.get(key, 0) + 1
+        texts.append(new)
+    return texts, [None] * len(texts), counts
 
 
 def min_length(batch: Batch, min_chars: int) -> StepOutput:

@@ -8,6 +8,7 @@ import datasets
 from lontar.config import load_config
 from lontar.corpus.build import build_corpus
 from lontar.corpus.steps import split_of, text_hash
+from lontar.errors import ConfigError, DataError
 from lontar.manifest import read_manifest
 from tests.conftest import write_config
 
@@ -17,7 +18,7 @@ def _config(tmp_path, sources, **corpus):
     off = {"lid": {"enabled": False}, "quality": {"enabled": False}, "pii": {"enabled": False}}
     data = {"name": "c", "output_dir": str(tmp_path / "runs"),
             "model": {"architecture": {"model_type": "llama"}},
-            "corpus": {"sources": sources, "validation_fraction": 0.2, **off, **corpus}}
+            "corpus": {"lang": "km", "sources": sources, "validation_fraction": 0.2, **off, **corpus}}
     return load_config(write_config(tmp_path / "c.yaml", data))
 
 
@@ -152,3 +153,97 @@ def test_all_steps_on_real_multilingual_text(tmp_path, khmer_sentences):
     rejected = [json.loads(line) for line in (cfg.run_dir / "corpus" / "rejected" / "rejected-00000.jsonl").open()]
     assert {r["step"] for r in rejected} >= {"lid"} and all(r["reason"] for r in rejected)
     assert any(r["raw"].startswith("This sentence is plainly") and r["step"] == "lid" for r in rejected)
+
+
+# -- nothing silent at the source ----------------------------------------------------------------------
+def _yaml(tmp_path, corpus):
+    data = {"name": "c", "output_dir": str(tmp_path / "runs"), "model": {"architecture": {"model_type": "llama"}},
+            "corpus": corpus}
+    return write_config(tmp_path / "c.yaml", data)
+
+
+def test_a_source_without_lang_is_a_config_error(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("ក\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c\.yaml.*sources\[0\] \(text:.*\) has no 'lang'.*corpus\.lang"):
+        load_config(_yaml(tmp_path, {"sources": [{"type": "text", "path": str(path)}]}))
+    cfg = load_config(_yaml(tmp_path, {"lang": "th", "sources": [{"type": "text", "path": str(path)},
+                                                                  {"type": "text", "path": str(path), "lang": "lo"}]}))
+    assert [s.lang for s in cfg.corpus.sources] == ["th", "lo"]
+    assert load_config(_yaml(tmp_path, {"sources": [{"type": "rdlab"}]})).corpus.sources[0].lang == "km"
+
+
+def _lines(path, texts):
+    path.write_text("\n".join(json.dumps(t, ensure_ascii=False) for t in texts) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_dotted_text_field_builds_a_corpus(tmp_path, khmer_sentences):
+    docs = khmer_sentences[:100]
+    path = _lines(tmp_path / "a.jsonl", [{"prompts": [{"question": t}]} for t in docs])
+    card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": path, "text_field": "prompts.0.question"}]))
+    assert card["sources"][0]["rejected"] == {} and card["sources"][0]["kept"] > 90
+
+
+def test_a_mostly_rejected_source_fails_after_the_card_is_written(tmp_path, khmer_sentences):
+    english = [f"Line {i} of a plainly English text that was labelled as Khmer by mistake." for i in range(60)]
+    good = _lines(tmp_path / "km.jsonl", [{"text": t} for t in khmer_sentences[:60]])
+    bad = _lines(tmp_path / "en.jsonl", [{"text": t} for t in english + khmer_sentences[100:140]])
+    cfg = _config(tmp_path, [{"type": "jsonl", "path": good}, {"type": "jsonl", "path": bad, "name": "mislabelled"}],
+                  lid={"enabled": True})
+    with pytest.raises(DataError) as err:
+        build_corpus(cfg)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "corpus source 'mislabelled' (lang km): 60 of 100 documents (60%) set aside" in message
+    assert "corpus.max_reject_fraction 0.5; top reason: lid: en (60)" in message
+    card = json.loads((cfg.run_dir / "corpus" / "data_card.json").read_text(encoding="utf-8"))
+    assert card["sources"][1]["rejected"] == {"lid: en": 60}
+    assert "corpus" not in [s["stage"] for s in read_manifest(cfg.run_dir)["stages"]]
+    # A looser limit lets the same run through.
+    assert build_corpus(_config(tmp_path, [{"type": "jsonl", "path": bad}], lid={"enabled": True},
+                                max_reject_fraction=0.7))["sources"][0]["kept"] > 30
+
+
+def test_zero_kept_documents_is_one_line_and_the_card_is_written(tmp_path):
+    path = _lines(tmp_path / "a.jsonl", [{"text": "ក"}] * 3)
+    cfg = _config(tmp_path, [{"type": "jsonl", "path": path}], min_chars=5, max_reject_fraction=1.0)
+    with pytest.raises(DataError, match=r"^corpus for run 'c' kept 0 documents of 3 read \(data card: "):
+        build_corpus(cfg)
+    card = json.loads((cfg.run_dir / "corpus" / "data_card.json").read_text(encoding="utf-8"))
+    assert card["sources"][0]["rejected"] == {"shorter than 5 chars": 3}
+    assert (cfg.run_dir / "corpus" / "data_card.md").exists()
+
+
+def test_bad_records_are_set_aside_one_by_one_and_counted(tmp_path, khmer_sentences):
+    docs = khmer_sentences[:200]
+    jsonl = tmp_path / "a.jsonl"
+    lines = [json.dumps({"text": t}, ensure_ascii=False) for t in docs[:100]]
+    lines.insert(10, '{"text": "lone \\ud800 surrogate"}')
+    lines.insert(20, '{"text": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = [f'{i},"{t.replace(chr(34), chr(34) * 2)}"' for i, t in enumerate(docs[100:], 1)]  # "" escapes "
+    rows[5] = '6,"an unterminated quote'
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": str(jsonl)}, {"type": "csv", "path": str(csv_path)}]))
+    a, b = card["sources"]
+    assert a["read"] == 102 and a["rejected"] == {"lone surrogate U+D800 in 'text' at character 5": 1,
+                                                  "bad JSON: nested too deeply": 1}
+    assert b["read"] == 100 and b["rejected"] == {"bad CSV: unterminated quote": 1}
+    for s in (a, b):
+        assert s["read"] == s["kept"] + s["duplicates"] + sum(s["rejected"].values())
+        assert s["kept"] + s["duplicates"] == s["read"] - 2 + (s is b)
+    rejected = (cfg_dir := tmp_path / "runs" / "c" / "corpus" / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8")
+    assert cfg_dir.exists() and "\\ud800" in rejected and "an unterminated quote" in rejected
+
+
+def test_documents_converted_from_zawgyi_are_counted(tmp_path):
+    from tests.text.test_burmese import ZAWGYI_UNICODE
+
+    texts = [z for z, _ in ZAWGYI_UNICODE] + [u for _, u in ZAWGYI_UNICODE]
+    path = _lines(tmp_path / "my.jsonl", [{"text": t} for t in texts])
+    card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": path, "lang": "my"}]))
+    converted = sum(1 for z, u in ZAWGYI_UNICODE if z != u)
+    assert card["steps"]["normalize"]["counts"] == {"converted from Zawgyi": converted}
+    assert "converted from Zawgyi" in (tmp_path / "runs" / "c" / "corpus" / "data_card.md").read_text(encoding="utf-8")

@@ -65,7 +65,8 @@ def _tiny_tokenizer(tmp_path, texts):
 def _config(tmp_path, sources, mixing):
     off = {"lid": {"enabled": False}, "quality": {"enabled": False}, "pii": {"enabled": False}}
     data = {"name": "mix", "output_dir": str(tmp_path / "runs"), "model": {"architecture": {"model_type": "llama"}},
-            "corpus": {"sources": sources, "validation_fraction": 0.1, "shard_docs": 500, **off, "mixing": mixing}}
+            "corpus": {"lang": "km", "sources": sources, "validation_fraction": 0.1, "shard_docs": 500, **off,
+                       "mixing": mixing}}
     return load_config(write_config(tmp_path / "c.yaml", data))
 
 

@@ -117,3 +117,62 @@ def test_hf_dataset_from_a_local_directory_streams(tmp_path):
     items = list(iter_source(src))
     assert [r["text"] for _, r in items] == KM[:2]
     assert items[0][1]["line"].endswith("my-dataset[train]#0") and src.label.startswith("hf:")
+
+
+# -- one bad record never takes others with it --------------------------------------------------------
+def _read(src: SourceConfig) -> tuple[list[str], dict[str, str]]:
+    items = list(iter_source(src))
+    good = [r["text"] for ok, r in items if ok]
+    bad = {r["line"].rsplit(":", 1)[-1].rsplit("#", 1)[-1]: r["reason"] for ok, r in items if not ok}
+    return good, bad
+
+
+def test_lone_surrogate_in_json_rejects_that_record_only(tmp_path):
+    path = tmp_path / "a.jsonl"
+    # json.loads accepts "\ud800" and returns a str no UTF-8 writer (pyarrow, a jsonl file) can store.
+    path.write_text('{"text": "ក"}\n{"text": "bad \\ud800 here"}\n{"text": "ខ"}\n', encoding="utf-8")
+    good, bad = _read(SourceConfig(type="jsonl", path=str(path)))
+    assert good == ["ក", "ខ"]
+    assert bad == {"2": "lone surrogate U+D800 in 'text' at character 4"}
+
+
+def test_deeply_nested_json_rejects_that_record_only(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"text": "ក"}\n' + '{"text": ' + deep + "}\n" + '{"text": "ខ"}\n', encoding="utf-8")
+    good, bad = _read(SourceConfig(type="jsonl", path=str(path)))
+    assert good == ["ក", "ខ"] and bad == {"2": "bad JSON: nested too deeply"}
+    whole = tmp_path / "b.json"
+    whole.write_text(deep, encoding="utf-8")
+    items = list(iter_source(SourceConfig(type="json", path=str(whole))))
+    assert [(ok, r["reason"]) for ok, r in items] == [(False, "bad JSON: nested too deeply")]
+
+
+def test_csv_unterminated_quote_rejects_one_row_and_reads_the_rest(tmp_path):
+    rows = [f'{i},"{KM[i % 3]} {i}"' for i in range(1, 1000)]
+    rows[1] = '2,"broken quote never closed'  # physical line 3 of the file
+    path = tmp_path / "a.csv"
+    path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    good, bad = _read(SourceConfig(type="csv", path=str(path)))
+    assert bad == {"3": "bad CSV: unterminated quote"}
+    assert len(good) == 998 and good[0] == f"{KM[1]} 1" and good[-1] == f"{KM[999 % 3]} 999"
+    # Quoted fields that span lines on purpose stay one record.
+    ok = tmp_path / "b.csv"
+    ok.write_text('id,text\n1,"line one\nline two"\n2,ខ\n', encoding="utf-8")
+    assert _read(SourceConfig(type="csv", path=str(ok))) == (["line one\nline two", "ខ"], {})
+
+
+def test_dotted_text_field_everywhere_fields_are_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = [{"prompts": [{"question": t}]} for t in KM] + [{"prompts": []}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    good, bad = _read(SourceConfig(type="jsonl", path=str(tmp_path / "a.jsonl"), text_field="prompts.0.question"))
+    assert good == KM and bad == {"4": "missing or non-string field 'prompts.0.question'"}
+    (tmp_path / "b.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    good, _ = _read(SourceConfig(type="json", path=str(tmp_path / "b.json"), text_field="prompts.0.question"))
+    assert good == KM
+    pq.write_table(pa.table({"meta": [{"body": t} for t in KM]}), tmp_path / "c.parquet")
+    good, _ = _read(SourceConfig(type="parquet", path=str(tmp_path / "c.parquet"), text_field="meta.body"))
+    assert good == KM

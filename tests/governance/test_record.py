@@ -18,7 +18,7 @@ def _write(tmp_path, khmer_sentences, **extra):
     licensed = tmp_path / "licensed.txt"
     licensed.write_text("\n".join(khmer_sentences[400:700]) + "\n", encoding="utf-8")
     data = {"name": "gov", "output_dir": str(tmp_path / "runs"), "model": {"architecture": {"model_type": "llama"}},
-            "corpus": {"sources": [
+            "corpus": {"lang": "km", "sources": [
                 {"type": "text", "path": str(km), "name": "scraped"},
                 {"type": "text", "path": str(licensed), "name": "news", "license": "cc-by-4.0",
                  "origin": "https://example.org/km-news", "collected": "2026-10-01"}],

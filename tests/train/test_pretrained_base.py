@@ -32,7 +32,7 @@ def test_pretrained_base_trains_evaluates_and_publishes(tmp_path, pretrained_dir
     text.write_text("\n".join(khmer_sentences[3000:4000]) + "\n", encoding="utf-8")
     cfg = load_config(write_config(tmp_path / "c.yaml", {
         "name": "pre", "output_dir": str(tmp_path / "runs"),
-        "corpus": {"sources": [{"type": "text", "path": str(text)}], "validation_fraction": 0.05},
+        "corpus": {"sources": [{"type": "text", "path": str(text), "lang": "km"}], "validation_fraction": 0.05},
         "model": {"name_or_path": str(pretrained_dir), "tokenizer": "base", "dtype": "float32",
                   "gradient_checkpointing": True},
         "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
