@@ -201,6 +201,14 @@ class NearDedupConfig(_Strict):
     seed: int = 0
 
 
+class JunkConfig(_Strict):
+    """Markup, link runs, menus, banners and navigation removed line by line (`lontar.corpus.junk`);
+    a document losing more than `max_removed_char_frac` of its characters to it is set aside."""
+
+    enabled: bool = True
+    max_removed_char_frac: float = Field(0.7, ge=0, le=1)
+
+
 class BoilerplateConfig(_Strict):
     """Lines found in at least `min_docs` multi-line documents are removed (headers, footers, menus)."""
 
@@ -239,6 +247,7 @@ class CorpusConfig(_Strict):
     num_proc: int = Field(2, ge=1)
     normalize: bool = True  # NFC everywhere, then the language's own normalizer (lontar.langs)
     khmer_coeng_da_to_ta: bool = True  # merge subscript DA into TA as SIL's khnormal does (README: Khmer normalization)
+    junk: JunkConfig = Field(default_factory=JunkConfig)
     lid: LidConfig = Field(default_factory=LidConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)

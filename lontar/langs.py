@@ -65,7 +65,13 @@ EN_UNIT_CHARS = 5.0
 # there by the junk-line step (`lontar.corpus.junk`). English phrases are checked in every language
 # (crawled pages of every language carry them).
 EN_NAV = ("Read More", "Read more", "READ MORE", "Continue reading", "Next:", "Previous:", "Next post",
-          "Previous post", "Related posts", "Share this:", "Click here", "Posted in", "Tags:")
+          "Previous post", "Next article", "Previous article", "Related posts", "Related articles",
+          "Share this:", "Tags:")
+# Lines C4 drops (regular expressions, matched case-insensitively): legal and cookie banners,
+# placeholder text, script warnings.
+EN_JUNK_LINE = (r"\bterms of (?:use|service)\b", r"\bprivacy policy\b", r"\bcookie (?:policy|settings)\b",
+                r"\buses? (?:of )?cookies\b", r"\baccept (?:all )?cookies\b", r"\blorem ipsum\b",
+                r"\benable javascript\b", r"\bjavascript (?:is )?(?:disabled|required)\b", r"\ball rights reserved\b")
 
 
 @dataclass(frozen=True)

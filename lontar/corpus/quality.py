@@ -54,17 +54,23 @@ def _top_ngram_fraction(units: Sequence[str], n: int) -> float:
 
 
 def _duplicate_ngram_fraction(units: Sequence[str], n: int) -> float:
-    """Characters inside n-grams that occur more than once, over all characters (Gopher)."""
+    """Characters in repeated n-grams over all characters, counting repeats only (Gopher as datatrove
+    and FineWeb compute it): the first occurrence of an n-gram is text, each later one a repeat, and
+    the scan jumps past a repeat. A long name mentioned three times in a short article then counts
+    twice, not three times plus every overlapping n-gram around it."""
     if len(units) < n:
         return 0.0
-    grams = [tuple(units[i: i + n]) for i in range(len(units) - n + 1)]
-    counts = Counter(grams)
-    covered = [False] * len(units)
-    for i, gram in enumerate(grams):
-        if counts[gram] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    return sum(len(u) for u, c in zip(units, covered) if c) / (sum(len(u) for u in units) or 1)
+    seen: set[tuple[str, ...]] = set()
+    repeated = i = 0
+    while i <= len(units) - n:
+        gram = tuple(units[i: i + n])
+        if gram in seen:
+            repeated += sum(len(u) for u in gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return repeated / (sum(len(u) for u in units) or 1)
 
 
 def _stop_word_hits(text: str, units: Sequence[str], lang: str) -> int:

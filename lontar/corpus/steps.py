@@ -12,6 +12,7 @@ from functools import partial
 
 from lontar.config import CorpusConfig, LidConfig
 from lontar.corpus.decontam import ContaminationIndex, decontaminate
+from lontar.corpus.junk import junk_step
 from lontar.corpus.lid import LanguageIdentifier, lid_reasons
 from lontar.corpus.pii import scrub_pii
 from lontar.corpus.pipeline import Batch, Step, StepOutput
@@ -92,6 +93,10 @@ def build_steps(corpus: CorpusConfig) -> list[Step]:
         steps.append(Step("normalize", partial(normalize, options={"km": {"coeng_da_to_ta": corpus.khmer_coeng_da_to_ta}}),
                           "NFC, controls and whitespace; per-language script rules (Khmer clusters in UTN #61 order "
                           f"and zero-width, {da}; Zawgyi, Thai/Lao sara am, Vietnamese tones)"))
+    if corpus.junk.enabled:
+        steps.append(Step("junk", partial(junk_step, max_removed_char_frac=corpus.junk.max_removed_char_frac),
+                          "HTML tags, link runs, menus, banners and navigation (Read More, Next:) removed line by "
+                          f"line; documents losing more than {corpus.junk.max_removed_char_frac:.0%} set aside"))
     steps.append(Step("min_length", partial(min_length, min_chars=corpus.min_chars),
                       f"documents shorter than {corpus.min_chars} characters set aside"))
     if corpus.lid.enabled:
@@ -101,7 +106,8 @@ def build_steps(corpus: CorpusConfig) -> list[Step]:
                           f"per language {corpus.lid.thresholds or 'none'})"))
     if corpus.quality.enabled:
         steps.append(Step("quality", partial(quality_step, config=corpus.quality),
-                          "Gopher/C4/FineWeb-style quality filters; units are syllables for km, lo, th, my"))
+                          "Gopher/C4/FineWeb-style quality filters in each language's unit (syllables for km, "
+                          "lo, th, my; characters for zh; words otherwise)"))
     d = corpus.decontaminate
     if d.enabled and d.sources:
         index = ContaminationIndex.build(d)

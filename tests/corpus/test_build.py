@@ -14,8 +14,9 @@ from tests.conftest import write_config
 
 
 def _config(tmp_path, sources, **corpus):
-    """The runner alone by default: language ID, quality and PII steps off unless a test turns them on."""
-    off = {"lid": {"enabled": False}, "quality": {"enabled": False}, "pii": {"enabled": False}}
+    """The runner alone by default: junk, language ID, quality and PII steps off unless a test turns them on."""
+    off = {"junk": {"enabled": False}, "lid": {"enabled": False}, "quality": {"enabled": False},
+           "pii": {"enabled": False}}
     data = {"name": "c", "output_dir": str(tmp_path / "runs"),
             "model": {"architecture": {"model_type": "llama"}},
             "corpus": {"lang": "km", "sources": sources, "validation_fraction": 0.2, **off, **corpus}}
@@ -128,11 +129,11 @@ def test_all_steps_on_real_multilingual_text(tmp_path, khmer_sentences):
         for r in rows[:200]:
             f.write(json.dumps({"q": r["prompts"][0]["question"]}, ensure_ascii=False) + "\n")
         f.write(json.dumps({"q": khmer_sentences[400]}, ensure_ascii=False) + "\n")  # labelled vi, really Khmer
-    on = {"lid": {"enabled": True}, "quality": {"enabled": True}, "pii": {"enabled": True}}
+    on = {"junk": {"enabled": True}, "lid": {"enabled": True}, "quality": {"enabled": True}, "pii": {"enabled": True}}
     cfg = _config(tmp_path, [{"type": "jsonl", "path": str(km), "lang": "km"},
                              {"type": "jsonl", "path": str(vi), "lang": "vi", "text_field": "q"}], min_chars=2, **on)
     card = build_corpus(cfg)
-    assert list(card["steps"]) == ["normalize", "min_length", "lid", "quality", "pii", "dedup"]
+    assert list(card["steps"]) == ["normalize", "junk", "min_length", "lid", "quality", "pii", "dedup"]
     km_src, vi_src = card["sources"]
     for src in card["sources"]:
         assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
