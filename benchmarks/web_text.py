@@ -28,7 +28,7 @@ another commit, e.g. `git worktree add /tmp/main main`), each in its own process
 (`units_per_en_word`, `unit_chars`, `lid_letter_weight`) on parallel text: Global-MMLU-Lite
 questions for id, ms, tl, vi, zh, my against en, tests/data/prose for km, th, lo against en.
 
-    python benchmarks/web_text.py [--baseline /tmp/main] [--derive] [--km-docs 2000]
+    python benchmarks/web_text.py [--baseline /tmp/main] [--derive] [--km-docs 2000] [--data DIR]
 
 Writes benchmarks/results/web_text.json.
 """
@@ -99,6 +99,29 @@ def _prose_file(code: str) -> list[str]:
     return paras + ["\n".join(paras)]
 
 
+KM_NAMES = ("ក្រុមហ៊ុនអគ្គិសនីកម្ពុជា ", "លោក សុខ ដារ៉ា ប្រធានមន្ទីរអប់រំខេត្ត ", "ក្រុម Phnom Penh Crown ",
+            "ក្រសួងសុខាភិបាល ", "សាលាដំបូងរាជធានីភ្នំពេញ ")
+# Long honorific titles, three times in eight short sentences: heavy repetition by Gopher's measure
+# in any language (reported apart, not counted as clean prose).
+KM_TITLES = ("សម្តេចមហាបវរធិបតី ហ៊ុន ម៉ាណែត នាយករដ្ឋមន្ត្រីនៃព្រះរាជាណាចក្រកម្ពុជា បានមានប្រសាសន៍ថា ",
+             "ឯកឧត្តម ប៉ែន បូណា រដ្ឋមន្ត្រីក្រសួងព័ត៌មាន និងជាអ្នកនាំពាក្យរាជរដ្ឋាភិបាល បានបញ្ជាក់ថា ")
+
+
+def _mention(doc: str, name: str) -> str:
+    sentences = [x for x in re.split(r"(?<=។)\s*", doc) if x]
+    for j in (1, 4, 7):
+        if j < len(sentences):
+            sentences[j] = name + sentences[j]
+    return " ".join(sentences)
+
+
+def titled_prose(km_docs: int) -> list[str]:
+    from lontar.corpus.sources import rdlab_path, read_rdlab
+
+    sentences = [s.strip() for s in read_rdlab(rdlab_path())[-60000:] if s.strip().endswith("។") and len(s) >= 60]
+    return [_mention(g, KM_TITLES[i % 2]) for i, g in enumerate(_groups(sentences, 8)[: km_docs // 4])]
+
+
 def clean_prose(km_docs: int) -> dict[str, list[str]]:
     from lontar.corpus.sources import rdlab_path, read_rdlab
 
@@ -108,7 +131,10 @@ def clean_prose(km_docs: int) -> dict[str, list[str]]:
 
     sentences = [s.strip() for s in read_rdlab(rdlab_path()) if km_clean(s)]
     names = (PROSE / "km_names.txt").read_text(encoding="utf-8").splitlines()
-    prose: dict[str, list[str]] = {"km": _groups(sentences, 8)[:km_docs] + _prose_file("km") + names}
+    groups = _groups(sentences, 8)
+    # News-style: a short name or title mentioned three times in an eight-sentence document.
+    mentioned = [_mention(g, KM_NAMES[i % len(KM_NAMES)]) for i, g in enumerate(groups[km_docs: km_docs + km_docs // 4])]
+    prose: dict[str, list[str]] = {"km": groups[:km_docs] + mentioned + _prose_file("km") + names}
     novel = SEAHELM / "pure_heart_ngoc_phachHoang_vi.txt"
     if novel.is_file():
         prose["vi"] = [p.strip() for p in novel.read_text(encoding="utf-8").splitlines() if len(p.strip()) >= 200]
@@ -118,7 +144,8 @@ def clean_prose(km_docs: int) -> dict[str, list[str]]:
     prose["tl"] = _groups(tl, 3)
     for code in ("en", "id", "ms", "zh"):
         qs = [p["prompts"][0]["question"] for p in _jsonl(f"global_mmlu_lite_{code}_test.jsonl")]
-        qs = [q.strip() for q in qs if isinstance(q, str) and "__" not in q and len(q) >= 40]
+        qs = [q.strip() for q in qs if isinstance(q, str) and len(q) >= 40
+              and not re.search(r"__|\n|\||Statement|陈述", q)]  # blanks, option lists and statement pairs
         prose[code] = _groups(qs, 3) + (_prose_file(code) if code == "zh" else [])
     for code in ("th", "lo"):
         prose[code] = _prose_file(code)
@@ -168,6 +195,10 @@ def score(docs: list[dict], result: dict) -> dict:
     for d, text, reason in zip(docs, result["text"], result["reason"]):
         s = per_lang.setdefault(d["lang"], {"prose": 0, "prose_set_aside": 0, "prose_reasons": Counter(),
                                             "junk": Counter(), "junk_kept": Counter(), "junk_doc_kept": Counter()})
+        if d["kind"] == "titles":
+            s["titles"] = s.get("titles", 0) + 1
+            s["titles_set_aside"] = s.get("titles_set_aside", 0) + (reason is not None)
+            continue
         if d["kind"] == "prose":
             s["prose"] += 1
             if reason is not None:
@@ -190,6 +221,9 @@ def score(docs: list[dict], result: dict) -> dict:
             "junk_kept_by_kind": {k: f"{s['junk_kept'][k]}/{n}" for k, n in sorted(s["junk"].items())},
             "junk_docs_kept_clean": sum(s["junk_doc_kept"].values()) - kept,
         }
+        if s.get("titles"):
+            out[code]["long_titles_docs"] = s["titles"]
+            out[code]["long_titles_set_aside_share"] = round(s["titles_set_aside"] / s["titles"], 4)
     return out
 
 
@@ -226,14 +260,18 @@ def derive() -> dict:
 
 
 def main() -> None:
+    global SEAHELM
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (e.g. main)")
     ap.add_argument("--km-docs", type=int, default=2000)
     ap.add_argument("--derive", action="store_true")
+    ap.add_argument("--data", type=Path, default=SEAHELM, help="the SEA-HELM files (default ../shared/data/seahelm)")
     args = ap.parse_args()
+    SEAHELM = args.data.resolve()
     prose = clean_prose(args.km_docs)
     docs = [{"lang": c, "kind": "prose", "text": t, "marker": None} for c, texts in prose.items() for t in texts]
     docs += [{"lang": c, **j} for c, texts in prose.items() for j in junk_docs(c, texts)]
+    docs += [{"lang": "km", "kind": "titles", "text": t, "marker": None} for t in titled_prose(args.km_docs)]
     codes = {"branch": REPO, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     results, runs = {}, {}
     for name, root in codes.items():

@@ -187,8 +187,8 @@ class DecontamConfig(_Strict):
 class NearDedupConfig(_Strict):
     """MinHash LSH near-dedup (`lontar.corpus.minhash`); union-find clusters, the first document of a cluster kept.
 
-    `unit`: "auto" (characters for km, lo, th, my; words otherwise), "char", or "syllable" (syllables
-    for km, lo, th, my; words otherwise). `threshold`: a candidate pair is linked only if its estimated
+    `unit`: "auto" (characters for languages without spaces, km, lo, th, my, zh; words otherwise),
+    "char", or "syllable" (the registry's unit: syllables, Han characters; words otherwise). `threshold`: a candidate pair is linked only if its estimated
     Jaccard similarity over the whole signature reaches it (0 links every candidate).
     """
 

@@ -182,7 +182,7 @@ LANGS: Mapping[str, Lang] = MappingProxyType(
                  stop_words=_words("và của là có không được những các cho trong"),
                  nav_phrases=("Xem thêm", "Đọc thêm", "Đọc tiếp", "Bài tiếp theo", "Bài trước", "Tin liên quan")),
             Lang("id", "Indonesian", "ind", "Latn", LATIN, True, "ind_Latn", "ind_Latn",
-                 region="ID", units_per_en_word=0.88, unit_chars=6.26, lid_also_accept=("ms",),
+                 region="ID", units_per_en_word=0.87, unit_chars=6.26, lid_also_accept=("ms",),
                  stop_words=_words("yang dan di ini itu dengan untuk dari dalam tidak"),
                  nav_phrases=("Baca juga", "Baca Juga", "Selengkapnya", "Baca selengkapnya", "Berita terkait")),
             # ISO 639-1 "ms" is the Malay macrolanguage (msa); FLORES-200 and Belebele use the

@@ -2,9 +2,11 @@
 
 Shingles are n-grams of a unit chosen per language (`unit`):
 - "char": characters of the text lower-cased, with spaces, punctuation, symbols and invisible
-  characters dropped. The default for languages written without spaces (km, lo, th, my, zh): a whitespace "word" there is a whole
-  phrase, and short documents (a sentence) need small shingles for a single typo not to break them.
-- "syllable": syllables for km, lo, th and my (`lontar.text.syllables`), lower-cased words elsewhere.
+  characters dropped. The default for languages written without spaces (`lontar.langs`): a
+  whitespace "word" there is a whole phrase, and short documents (a sentence) need small shingles
+  for a single typo not to break them.
+- "syllable": the registry's units (syllables, Han characters; `lontar.text.syllables`), lower-cased
+  words elsewhere.
 - "auto": "char" where the registry says the language has no spaces, words elsewhere.
 
 Shingle hashes and signatures are computed with numpy, all shingles and permutations at once (and
@@ -208,8 +210,8 @@ class NearDedup:
         """One line for the run log: the settings and the S-curve they give."""
         h = self.hasher
         curve = ", ".join(f"J={s:.1f}: {p:.3f}" for s, p in s_curve(h.bands, h.rows).items())
-        unit = {"auto": "character (km, lo, th, my) or word", "char": "character",
-                "syllable": "syllable (km, lo, th, my) or word"}[self.unit]
+        unit = {"auto": "character (languages without spaces) or word", "char": "character",
+                "syllable": "syllable (languages without spaces) or word"}[self.unit]
         verify = (f"; candidates verified at estimated Jaccard >= {self.threshold:g}" if self.threshold > 0
                   else "; candidates not verified")
         return (f"near-dedup {h.bands} bands x {h.rows} rows, {self.n}-{unit} shingles; "
