@@ -29,6 +29,10 @@ another commit, e.g. `git worktree add /tmp/main main`), each in its own process
 questions for id, ms, tl, vi, zh, my against en, tests/data/prose for km, th, lo against en.
 
     python benchmarks/web_text.py [--baseline /tmp/main] [--derive] [--km-docs 2000] [--data DIR]
+                                  [--khmer-articles DIR]
+
+`--khmer-articles DIR`: held-out Khmer web articles (see `khmer_articles`), not shipped with lontar;
+their set-aside share is reported apart (`held_out_articles_*`).
 
 Writes benchmarks/results/web_text.json.
 """
@@ -152,6 +156,51 @@ def clean_prose(km_docs: int) -> dict[str, list[str]]:
     return {c: v for c, v in prose.items() if v}
 
 
+def khmer_articles(folder: Path) -> list[str]:
+    """Held-out Khmer web articles (`*_orig.txt`, one article a file, as in the kh_data_*.zip files of
+    github.com/phylypo/segmentation-crf-khmer), one document per line as a crawl stores them, kept
+    when they are clean prose by the issue's definition: long, >= 90% Khmer letters, sentences
+    ending with ។, no markup."""
+    docs = []
+    for path in sorted(folder.glob("*_orig.txt")):
+        text = " ".join(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+        if (len(text) >= 300 and script_share(text, "km") >= 0.9 and text.count("។") >= 3
+                and not re.search(r"[<>]|https?:|www\.", text)):
+            docs.append(text)
+    return docs
+
+
+def derive_khmer_repetition(articles: list[str]) -> dict:
+    """Khmer duplicated n-gram limits from held-out news articles (lontar/langs.py, km `quality`).
+
+    Articles are normalized and cleaned by the junk step (repeated sentences removed), then split:
+    even positions derive, odd ones check. Each limit is the largest value among the deriving half
+    (clean prose by definition) rounded up to 0.01, never below Gopher's scaled one; the checking
+    half's set-aside share under those limits is reported.
+    """
+    import math
+
+    from lontar.corpus.junk import junk_step
+    from lontar.corpus.quality import _duplicate_ngram_fraction
+    from lontar.langs import GOPHER_DUP_NGRAM, normalizer_for
+    from lontar.text.syllables import units
+
+    sizes = [round(n * get_lang("km").units_per_en_word) for n in (5, 6, 7, 8, 9, 10)]
+    texts = [normalizer_for("km")(t) for t in articles]
+    texts, reasons, _ = junk_step({"text": texts, "lang": ["km"] * len(texts)}, 0.7)
+    texts = [t for t, r in zip(texts, reasons) if r is None]
+    fracs = [{n: _duplicate_ngram_fraction([u for u in units(t, "km") if u.strip()], n) for n in sizes} for t in texts]
+    derive, check = fracs[0::2], fracs[1::2]
+    scaled = dict(zip(sizes, GOPHER_DUP_NGRAM.values()))
+    limits = {n: max(scaled[n], math.ceil(max(f[n] for f in derive) * 100) / 100) for n in sizes}
+    over = sum(any(f[n] > limits[n] for n in sizes) for f in check)
+    over_gopher = sum(any(f[n] > scaled[n] for n in sizes) for f in check)
+    return {"articles": len(texts), "derive": len(derive), "check": len(check), "limits": limits,
+            "registry": dict(get_lang("km").quality.get("max_dup_ngram_frac", {})),
+            "check_set_aside_share": round(over / len(check), 4),
+            "check_set_aside_share_with_gopher_scaled": round(over_gopher / len(check), 4)}
+
+
 def junk_docs(code: str, prose: list[str]) -> list[dict]:
     """Web-style junk around this language's prose: (kind, text, marker regex)."""
     lang = get_lang(code)
@@ -195,9 +244,11 @@ def score(docs: list[dict], result: dict) -> dict:
     for d, text, reason in zip(docs, result["text"], result["reason"]):
         s = per_lang.setdefault(d["lang"], {"prose": 0, "prose_set_aside": 0, "prose_reasons": Counter(),
                                             "junk": Counter(), "junk_kept": Counter(), "junk_doc_kept": Counter()})
-        if d["kind"] == "titles":
-            s["titles"] = s.get("titles", 0) + 1
-            s["titles_set_aside"] = s.get("titles_set_aside", 0) + (reason is not None)
+        if d["kind"] in ("titles", "articles"):
+            s[d["kind"]] = s.get(d["kind"], 0) + 1
+            s[d["kind"] + "_set_aside"] = s.get(d["kind"] + "_set_aside", 0) + (reason is not None)
+            if reason is not None:
+                s.setdefault(d["kind"] + "_reasons", Counter())[reason.split(" (", 1)[0]] += 1
             continue
         if d["kind"] == "prose":
             s["prose"] += 1
@@ -224,6 +275,10 @@ def score(docs: list[dict], result: dict) -> dict:
         if s.get("titles"):
             out[code]["long_titles_docs"] = s["titles"]
             out[code]["long_titles_set_aside_share"] = round(s["titles_set_aside"] / s["titles"], 4)
+        if s.get("articles"):
+            out[code]["held_out_articles"] = s["articles"]
+            out[code]["held_out_articles_set_aside_share"] = round(s["articles_set_aside"] / s["articles"], 4)
+            out[code]["held_out_articles_reasons"] = dict(s.get("articles_reasons", Counter()).most_common(5))
     return out
 
 
@@ -265,6 +320,9 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, help="a checkout of the code to compare with (e.g. main)")
     ap.add_argument("--km-docs", type=int, default=2000)
     ap.add_argument("--derive", action="store_true")
+    ap.add_argument("--khmer-articles", type=Path, help="a folder of held-out Khmer web articles (*_orig.txt)")
+    ap.add_argument("--khmer-articles-derive", type=Path,
+                    help="a second folder of such articles, pooled with the first for --derive")
     ap.add_argument("--data", type=Path, default=SEAHELM, help="the SEA-HELM files (default ../shared/data/seahelm)")
     args = ap.parse_args()
     SEAHELM = args.data.resolve()
@@ -272,6 +330,8 @@ def main() -> None:
     docs = [{"lang": c, "kind": "prose", "text": t, "marker": None} for c, texts in prose.items() for t in texts]
     docs += [{"lang": c, **j} for c, texts in prose.items() for j in junk_docs(c, texts)]
     docs += [{"lang": "km", "kind": "titles", "text": t, "marker": None} for t in titled_prose(args.km_docs)]
+    if args.khmer_articles:
+        docs += [{"lang": "km", "kind": "articles", "text": t, "marker": None} for t in khmer_articles(args.khmer_articles)]
     codes = {"branch": REPO, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
     results, runs = {}, {}
     for name, root in codes.items():
@@ -303,6 +363,10 @@ def main() -> None:
                 "kinds": list(kinds), "baseline_kept": before, "branch_kept": after,
                 "reduction": round(1 - after / before, 4) if before else None}
         print("kept junk (Read More / Next: / HTML / URL runs):", data["junk_lines_reduction"])
+    if args.derive and args.khmer_articles:
+        data["derived_khmer_repetition"] = derive_khmer_repetition(
+            khmer_articles(args.khmer_articles) + khmer_articles(args.khmer_articles_derive or args.khmer_articles))
+        print("km duplicated n-gram limits:", data["derived_khmer_repetition"])
     if args.derive:
         data["derived_units"] = derive()
         for c, row in data["derived_units"].items():

@@ -10,7 +10,10 @@ score whole documents let most of it through, because it is a small share of a l
 - a navigation phrase (English ones and the language's own, from `lontar.langs`) cuts its line
   there: the prose before it stays, the teaser or title after it goes;
 - menu lines (three or more short items between `|`, `»`, `›` or `•`, with no sentence end) and
-  banner lines (cookies, "lorem ipsum", "enable JavaScript", "All rights reserved") are dropped.
+  banner lines (cookies, "lorem ipsum", "enable JavaScript", "All rights reserved") are dropped;
+- a sentence of `REPEAT_MIN_CHARS` or more that repeats an earlier sentence of the same document
+  is removed (scrapers often store an article's body twice; the text is kept once, not the whole
+  document thrown away by the repetition filters).
 
 A document left empty, or losing more than `max_removed_char_frac` of its characters, is set aside
 (mostly junk: what is left is a fragment). Every removal is counted for the data card.
@@ -77,6 +80,36 @@ def clean_line(line: str, lang: str, counts: dict[str, int]) -> str:
     return line if any(ch.isalnum() for ch in line) else ""
 
 
+REPEAT_MIN_CHARS = 30
+
+
+@lru_cache(maxsize=None)
+def _sentence_split(lang: str) -> re.Pattern[str]:
+    """Split after the language's sentence ends (and ".!?"), keeping them with their sentence."""
+    ends = re.escape("".join(sorted(set(get_lang(lang).sentence_end + ".!?"))))
+    return re.compile(rf"(?<=[{ends}])\s+")
+
+
+def drop_repeated_sentences(text: str, lang: str, counts: dict[str, int]) -> str:
+    """The text with every sentence that repeats an earlier one (of REPEAT_MIN_CHARS or more) removed."""
+    seen: set[str] = set()
+    lines = []
+    for line in text.split("\n"):
+        kept = []
+        for sentence in _sentence_split(lang).split(line):
+            key = " ".join(sentence.split())
+            if len(key) >= REPEAT_MIN_CHARS and key in seen:
+                counts["repeated sentences removed"] = counts.get("repeated sentences removed", 0) + 1
+                continue
+            seen.add(key)
+            kept.append(sentence)
+        if kept or not line.strip():
+            lines.append(" ".join(kept))
+        else:
+            counts["lines removed"] = counts.get("lines removed", 0) + 1
+    return "\n".join(lines).strip("\n")
+
+
 def clean_text(text: str, lang: str, counts: dict[str, int]) -> str:
     out = []
     for line in text.split("\n"):
@@ -97,6 +130,7 @@ def junk_step(batch: Batch, max_removed_char_frac: float) -> StepOutput:
     counts: dict[str, int] = {}
     for text, lang in zip(batch["text"], batch["lang"]):
         new = clean_text(text, lang, counts) if _maybe_junk(text, lang) else text
+        new = drop_repeated_sentences(new, lang, counts) if len(new) >= 2 * REPEAT_MIN_CHARS else new
         removed = 1 - len(new) / len(text) if text else 0.0
         if text and not new.strip():
             reasons.append("junk: only markup, links or navigation")

@@ -96,7 +96,8 @@ def build_steps(corpus: CorpusConfig) -> list[Step]:
     if corpus.junk.enabled:
         steps.append(Step("junk", partial(junk_step, max_removed_char_frac=corpus.junk.max_removed_char_frac),
                           "HTML tags, link runs, menus, banners and navigation (Read More, Next:) removed line by "
-                          f"line; documents losing more than {corpus.junk.max_removed_char_frac:.0%} set aside"))
+                          "line, sentences repeated within a document removed; documents losing more than "
+                          f"{corpus.junk.max_removed_char_frac:.0%} set aside"))
     steps.append(Step("min_length", partial(min_length, min_chars=corpus.min_chars),
                       f"documents shorter than {corpus.min_chars} characters set aside"))
     if corpus.lid.enabled:

@@ -63,3 +63,19 @@ def test_step_sets_aside_documents_that_are_mostly_junk(km):
     assert reasons[1] == "junk: only markup, links or navigation"
     assert reasons[2].startswith("junk: mostly markup, links or navigation (0.")
     assert counts["navigation cut"] == 1 and counts["html tags removed"] == 80
+
+
+def test_a_body_stored_twice_is_kept_once(km):
+    from lontar.corpus.junk import drop_repeated_sentences
+
+    body = " ".join(km)
+    counts: dict[str, int] = {}
+    assert drop_repeated_sentences(f"{body} {body}", "km", counts) == body
+    assert counts == {"repeated sentences removed": sum(s.count("។") for s in km)}
+    # short repeats (a refrain, "ok.") stay; so does a document without repeats
+    assert drop_repeated_sentences("Yes. Yes. Yes.", "en", {}) == "Yes. Yes. Yes."
+    assert drop_repeated_sentences(body, "km", {}) == body
+    # spam that is one sentence many times is mostly removed, so the step sets it aside
+    spam = " ".join(["ទិញឥឡូវនេះ តម្លៃពិសេសសម្រាប់អ្នកទាំងអស់គ្នា!"] * 20)
+    texts, reasons, _ = junk_step({"text": [spam], "lang": ["km"]}, max_removed_char_frac=0.7)
+    assert reasons[0].startswith("junk: mostly")
