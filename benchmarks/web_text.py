@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import SHARED_DATA, command, git_state, machine, versions  # noqa: E402
-from lontar.langs import EN_NAV, LANGS, get_lang, script_share  # noqa: E402
+from lontar.langs import LANGS, get_lang, script_share  # noqa: E402
 
 PROSE = REPO / "tests" / "data" / "prose"
 SEAHELM = SHARED_DATA / "seahelm"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.web_text import SEAHELM, clean_prose, junk_docs
+from lontar.config import load_config
 from lontar.corpus.build import build_corpus
 from lontar.langs import LANGS
 from tests.conftest import write_config
-from lontar.config import load_config
 
 pytestmark = pytest.mark.slow
 
