@@ -1,16 +1,20 @@
 """The run config: one YAML file, validated before any work starts.
 
 A config may `extends:` other files (paths relative to the extending file) and the command line may
-override keys (`--set train.lr=2e-4`). Every leaf remembers which file (or `--set`) gave it, so an
-error names the exact key and the file it came from, in one line.
+override keys (`--set train.lr=2e-4`; a path given there is relative to the working directory). Data
+paths in a file (sources, task data folders, tokenizers) are relative to the file that names them, so a
+command works from any directory; `output_dir` stays relative to the working directory. Every leaf
+remembers which file (or `--set`) gave it, so an error names the exact key and the file it came from, in one line.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import glob
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -645,7 +649,68 @@ def _load_tree(path: Path, origins: dict[tuple, str], seen: tuple[Path, ...] = (
     for parent in parents:
         parent_path = (path.parent / parent) if not Path(parent).is_absolute() else Path(parent)
         merged = _merge(merged, _load_tree(parent_path, origins, seen + (path,)), origins, None)
-    return _merge(merged, data, origins, _display(path))
+    return _merge(merged, _anchor_paths(data, path.parent), origins, _display(path))
+
+
+def _anchor(value: Any, base: Path, local_only: bool = False) -> Any:
+    """A relative path named in a config file, made absolute against that file's folder.
+
+    `local_only`: the key takes a hub id too ('org/name'), so only an explicit local path ('./', '../')
+    is a path; anything else is left for the hub."""
+    if not isinstance(value, str) or not value or value.startswith(("/", "~")) or "://" in value:
+        return value
+    if local_only and not value.startswith(("./", "../", ".\\", "..\\")) and value not in (".", ".."):
+        return value
+    return str(Path(os.path.normpath(base / value)))
+
+
+def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Data paths resolved relative to the config file that names them, so a command works from any
+    directory. `output_dir` stays relative to where the command runs: that is where the user wants runs."""
+    data = copy.deepcopy(data)
+
+    def section(name: str) -> dict[str, Any]:
+        node = data.get(name)
+        return node if isinstance(node, dict) else {}
+
+    def each(items: Any) -> list[dict[str, Any]]:
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    corpus, tok, model, train, ev = (section(n) for n in ("corpus", "tokenizer", "model", "train", "eval"))
+    for src in each(corpus.get("sources")):
+        if "path" in src:
+            src["path"] = _anchor(src["path"], base)
+        if "dataset" in src:
+            src["dataset"] = _anchor(src["dataset"], base, local_only=True)
+    decon = corpus.get("decontaminate")
+    for src in each(decon.get("sources") if isinstance(decon, dict) else None):
+        if "path" in src:
+            src["path"] = _anchor(src["path"], base)
+    mixing = corpus.get("mixing")
+    if isinstance(mixing, dict) and "tokenizer" in mixing:
+        mt = mixing["tokenizer"]
+        mixing["tokenizer"] = _anchor(mt, base, local_only=not (isinstance(mt, str) and mt.endswith((".model", ".json"))))
+    if "base" in tok:
+        tb = tok["base"]
+        tok["base"] = _anchor(tb, base, local_only=not (isinstance(tb, str) and tb.endswith((".model", ".json"))))
+    report = tok.get("report")
+    parallel = report.get("parallel") if isinstance(report, dict) else None
+    if isinstance(parallel, dict) and "path" in parallel:
+        parallel["path"] = _anchor(parallel["path"], base)
+    if "name_or_path" in model:
+        model["name_or_path"] = _anchor(model["name_or_path"], base, local_only=True)
+    if model.get("tokenizer") not in (None, "run", "base"):
+        model["tokenizer"] = _anchor(model["tokenizer"], base)
+    for ds in each(train.get("datasets")):
+        if "path" in ds:
+            ds["path"] = _anchor(ds["path"], base)
+    for key in ("tasks_dir", "hub_mirror"):
+        if key in ev:
+            ev[key] = _anchor(ev[key], base)
+    for key in ("data_dirs", "dataset_dirs"):
+        if isinstance(ev.get(key), dict):
+            ev[key] = {k: _anchor(v, base) for k, v in ev[key].items()}
+    return data
 
 
 def _display(path: Path) -> str:
