@@ -1,0 +1,61 @@
+"""Every full recipe loads, names hub data that exists in the shape its card gives, and lists only tasks that exist."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lontar.config import load_config
+from lontar.eval.task import REPO_TASKS, resolve_tasks
+from lontar.langs import LANGS
+from tests.conftest import REPO
+
+SEA = ("km", "lo", "my", "th", "vi", "id", "ms", "tl")
+FIXTURE = yaml.safe_load((Path(__file__).parent / "fixtures" / "hub_datasets.yaml").read_text(encoding="utf-8"))
+RECIPES = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.stem != "km-tiny")
+
+
+def test_every_sea_language_has_a_recipe_and_a_cpu_twin():
+    names = {p.stem for p in RECIPES}
+    assert set(SEA) <= names
+    assert set(SEA) <= {p.stem for p in (REPO / "configs" / "tiny").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_recipe_hub_sources_match_their_dataset_cards(path):
+    cfg = load_config(path)
+    hub = [s for s in cfg.corpus.sources if s.type == "hf"]
+    assert hub, f"{path.name}: a GPU recipe reads hub corpora"
+    for src in hub:
+        card = FIXTURE.get(src.dataset)
+        assert card is not None, f"{path.name}: {src.dataset} has no schema in the fixtures"
+        assert src.config in card["configs"], f"{path.name}: {src.dataset} has no config {src.config}"
+        assert src.split in card["splits"], f"{path.name}: {src.dataset} has no split {src.split}"
+        assert src.text_field in card["fields"], f"{path.name}: {src.dataset} has no field {src.text_field}"
+        assert src.license == card["license"], f"{path.name}: {src.dataset} licence {src.license} != {card['license']}"
+        assert src.origin and src.dataset in src.origin
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_recipe_tasks_exist_and_speak_the_recipe_languages(path):
+    cfg = load_config(path)
+    tasks = resolve_tasks(cfg.eval.tasks, REPO_TASKS)
+    assert len(tasks) == len(cfg.eval.tasks)
+    langs = {s.lang for s in cfg.corpus.sources}
+    # FLORES+ pairs the language with English; every other task is in the recipe's own languages
+    for task in tasks:
+        assert task.lang in langs | {"en"} | ({None} if task.benchmark == "heldout" else set()), (task.task, task.lang)
+    if path.stem in SEA:
+        assert langs == {path.stem}
+        benchmarks = {t.benchmark for t in tasks}
+        assert {"belebele", "heldout"} <= benchmarks and any(t.benchmark.startswith("flores") for t in tasks)
+
+
+@pytest.mark.parametrize("code", SEA)
+def test_recipe_governance_names_only_its_own_language(code):
+    for path in (REPO / "configs" / f"{code}.yaml", REPO / "configs" / "tiny" / f"{code}.yaml"):
+        cfg = load_config(path)
+        text = " ".join(cfg.governance.intended_uses + cfg.governance.out_of_scope_uses + cfg.governance.limitations)
+        assert LANGS[code].name in text
+        others = [lang.name for c, lang in LANGS.items() if c != code and lang.name in text]
+        assert not others, (path.name, others)
