@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="lontar", description="Build a sovereign LLM for a Southeast Asian language, one stage at a time.",
         epilog="Every stage takes --config FILE and any number of --set key=value overrides.")
     sub = parser.add_subparsers(dest="stage", required=True)
+    init = sub.add_parser("init", help="write a starting config for a language from its recipe")
+    init.add_argument("--lang", required=True, help="language code, e.g. vi (configs/<lang>.yaml)")
+    init.add_argument("--out", help="file to write (default <name>.yaml here)")
+    init.add_argument("--name", help="run name (default the language code)")
+    init.add_argument("--tiny", action="store_true", help="start from the CPU twin (configs/tiny/<lang>.yaml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
     for name, (_, _, help_text) in STAGES.items():
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--config", required=True, help="run config YAML")
@@ -68,6 +74,16 @@ def _stage_overrides(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.stage == "init":
+        from lontar.init import write_starting_config
+
+        try:
+            path = write_starting_config(args.lang, args.out, args.name, args.tiny, args.force)
+        except LontarError as e:
+            print(f"lontar init: error: {e}", file=sys.stderr)
+            return 2
+        print(f"lontar init: wrote {path}; next: lontar corpus --config {path}")
+        return 0
     try:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,3 +115,25 @@ def test_several_problems_are_counted_on_the_one_line(tmp_path):
 def test_values_that_would_fail_later_are_refused_at_load(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(REPO / "configs" / "km-tiny.yaml", [override])
+
+
+def test_data_paths_resolve_against_the_config_file_not_the_working_directory(tmp_path, monkeypatch):
+    (tmp_path / "cfg" / "data").mkdir(parents=True)
+    (tmp_path / "cfg" / "data" / "km.txt").write_text("សួស្តី\n", encoding="utf-8")
+    (tmp_path / "cfg" / "parent.yaml").write_text(
+        "eval: {data_dirs: {seahelm: data/seahelm}}\ncorpus: {sources: [{type: text, path: data/km.txt, lang: km}]}\n",
+        encoding="utf-8")
+    (tmp_path / "cfg" / "sub").mkdir()
+    (tmp_path / "cfg" / "sub" / "run.yaml").write_text(
+        "extends: ../parent.yaml\nname: r\nmodel: {architecture: {model_type: llama}}\n"
+        "train: {datasets: [{type: chat, path: chat.jsonl}]}\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(tmp_path / "cfg" / "sub" / "run.yaml", ["eval.hub_mirror=mirror"])
+    assert cfg.corpus.sources[0].path == str(tmp_path / "cfg" / "data" / "km.txt")  # parent's folder
+    assert cfg.eval.data_dirs["seahelm"] == str(tmp_path / "cfg" / "data" / "seahelm")
+    assert cfg.train.datasets[0].path == str(tmp_path / "cfg" / "sub" / "chat.jsonl")  # child's folder
+    assert cfg.eval.hub_mirror == "mirror"  # --set: relative to the working directory, as typed
+    assert cfg.output_dir == "runs"  # runs land where the command runs
+    assert cfg.run_dir == Path("runs") / "r"
