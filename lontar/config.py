@@ -389,7 +389,8 @@ class TokenizerConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Either a pretrained model (`name_or_path`: hub id or local dir) or `architecture` (random init)."""
+    """Either a pretrained model (`name_or_path`: hub id, local dir, or a `.gguf` file: local or
+    `org/repo/file.gguf`) or `architecture` (random init)."""
 
     name_or_path: str | None = None
     revision: str | None = None
@@ -742,6 +743,8 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
             raise ConfigError(f"{where}: corpus.decontaminate.sources[{i}].path: no file matches '{dsrc.path}'")
     mp = cfg.model.name_or_path
     looks_local = mp and (mp.startswith((".", "/", "~")) or mp.count("/") > 1)  # hub ids are 'org/name'
+    if mp and mp.lower().endswith(".gguf") and not mp.startswith((".", "/", "~")):
+        looks_local = False  # 'org/repo/file.gguf': a GGUF file in a hub repository
     if looks_local and not Path(mp).expanduser().exists():
         where = _origin(origins, ("model", "name_or_path"), default)
         raise ConfigError(f"{where}: model.name_or_path: local model directory not found: {mp}")
