@@ -6,7 +6,8 @@ Four kinds are handled:
 - `metaspace`: a `tokenizer.json` BPE over characters with `▁` for spaces and byte fallback (Gemma 3,
   and what transformers builds from a GGUF's SentencePiece-style vocabulary); extended like `bpe`;
 - `tekken`: a Mistral `tekken*.json` (mistral-common's own format).
-In a folder a BPE `tokenizer.json` wins, then `tokenizer.model`, then `tekken.json`; the folder's
+In a folder a byte-level `tokenizer.json` wins, then `tokenizer.model`, then a Metaspace-style
+`tokenizer.json`, then `tekken.json`; the folder's
 `tokenizer_config.json` (special tokens, chat template) travels with it. A `.gguf` file (local or
 `org/repo/file.gguf`) is read from its converted folder (`lontar.train.gguf`).
 """
@@ -72,10 +73,12 @@ def _kind_of_file(path: Path) -> str:
 def _in_folder(files: dict[str, Path | None], where: str) -> tuple[str, Path]:
     tj, sp, tk = files.get("tokenizer.json"), files.get("tokenizer.model"), files.get("tekken.json")
     kind = bpe_kind(json.loads(tj.read_text(encoding="utf-8"))) if tj else None
+    if tj and kind == "bpe":
+        return kind, tj
+    if sp:  # a SentencePiece model beside its converted tokenizer.json: extended as SentencePiece
+        return "sentencepiece", sp
     if tj and kind:
         return kind, tj
-    if sp:
-        return "sentencepiece", sp
     if tk:
         return "tekken", tk
     if tj:
@@ -120,9 +123,10 @@ def _from_hub(repo_id: str, revision: str | None) -> BaseTokenizer:
 
     config = fetch("tokenizer_config.json")
     files: dict[str, Path | None] = {"tokenizer.json": fetch("tokenizer.json")}
-    if not (files["tokenizer.json"] and bpe_kind(json.loads(files["tokenizer.json"].read_text(encoding="utf-8")))):
+    kind = bpe_kind(json.loads(files["tokenizer.json"].read_text(encoding="utf-8"))) if files["tokenizer.json"] else None
+    if kind != "bpe":
         files["tokenizer.model"] = fetch("tokenizer.model")
-        if not files["tokenizer.model"]:
+        if not files["tokenizer.model"] and not kind:
             files["tekken.json"] = fetch("tekken.json")
     kind, file = _in_folder(files, f"hub repository {repo_id}")
     return BaseTokenizer(kind, file, config.parent if config else file.parent, repo_id)
