@@ -96,7 +96,7 @@ def main() -> None:
     ap.add_argument("--runs", default=str(REPO / "runs" / "bench-real-base"))
     ap.add_argument("--steps", type=int, default=None, help="train.max_steps (default: the config's)")
     ap.add_argument("--khmer-docs", type=int, default=100)
-    ap.add_argument("--english-docs", type=int, default=60)
+    ap.add_argument("--english-docs", type=int, default=30)
     ap.add_argument("--recipes", default=",".join(RECIPES))
     ap.add_argument("--shared", default=os.environ.get("LONTAR_SHARED_DATA", str(SHARED_DATA)))
     ap.add_argument("--batch-size", type=int, default=8)
