@@ -143,7 +143,7 @@ def test_mmlu_accuracy_equals_lm_eval(gemma_dir, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(gemma_dir)
     model = AutoModelForCausalLM.from_pretrained(gemma_dir, dtype=torch.float32, attn_implementation="sdpa").eval()
     mine = run_task(prepare(task, ctx, limit=None, seed=0), model, tokenizer,
-                    Settings(bootstrap=0, batch_size=16, progress=False), ctx, "base")
+                    Settings(bootstrap=0, batch_size=8, progress=False), ctx, "base")
 
     prompt = ("{{ prompts[0].question.strip() }}\\nA. {{ prompts[0].option_a }}\\nB. {{ prompts[0].option_b }}"
               "\\nC. {{ prompts[0].option_c }}\\nD. {{ prompts[0].option_d }}\\nAnswer:")
@@ -153,7 +153,8 @@ def test_mmlu_accuracy_equals_lm_eval(gemma_dir, tmp_path):
         f"test_split: test\noutput_type: multiple_choice\ndoc_to_text: \"{prompt}\"\n"
         "doc_to_choice: [A, B, C, D]\ndoc_to_target: \"{{ ['A', 'B', 'C', 'D'].index(label) }}\"\n"
         "metric_list: [{metric: acc}]\n")
-    lm = HFLM(pretrained=str(gemma_dir), dtype="float32", batch_size=16, device="cpu")
+    # lm-eval takes log-softmax over every position of a 262k vocabulary: a small batch keeps it to ~2 GB.
+    lm = HFLM(pretrained=str(gemma_dir), dtype="float32", batch_size=2, device="cpu")
     out = simple_evaluate(model=lm, tasks=["realbase_mmlu_en"], bootstrap_iters=0, verbosity="ERROR",
                           task_manager=TaskManager(include_path=str(tmp_path / "harness"), include_defaults=False))
     assert len(mine.samples) == 100
