@@ -393,7 +393,8 @@ class TokenizerConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Either a pretrained model (`name_or_path`: hub id or local dir) or `architecture` (random init)."""
+    """Either a pretrained model (`name_or_path`: hub id, local dir, or a `.gguf` file: local or
+    `org/repo/file.gguf`) or `architecture` (random init)."""
 
     name_or_path: str | None = None
     revision: str | None = None
@@ -689,16 +690,18 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     mixing = corpus.get("mixing")
     if isinstance(mixing, dict) and "tokenizer" in mixing:
         mt = mixing["tokenizer"]
-        mixing["tokenizer"] = _anchor(mt, base, local_only=not (isinstance(mt, str) and mt.endswith((".model", ".json"))))
+        mixing["tokenizer"] = _anchor(mt, base, local_only=not (isinstance(mt, str) and mt.endswith((".model", ".json", ".gguf"))))
     if "base" in tok:
         tb = tok["base"]
-        tok["base"] = _anchor(tb, base, local_only=not (isinstance(tb, str) and tb.endswith((".model", ".json"))))
+        tok["base"] = _anchor(tb, base, local_only=not (isinstance(tb, str) and tb.endswith((".model", ".json", ".gguf"))))
     report = tok.get("report")
     parallel = report.get("parallel") if isinstance(report, dict) else None
     if isinstance(parallel, dict) and "path" in parallel:
         parallel["path"] = _anchor(parallel["path"], base)
     if "name_or_path" in model:
-        model["name_or_path"] = _anchor(model["name_or_path"], base, local_only=True)
+        mp = model["name_or_path"]
+        model["name_or_path"] = _anchor(mp, base, local_only=not (isinstance(mp, str) and mp.endswith(".gguf")
+                                                                 and mp.count("/") != 2))
     if model.get("tokenizer") not in (None, "run", "base"):
         model["tokenizer"] = _anchor(model["tokenizer"], base)
     for ds in each(train.get("datasets")):
@@ -807,11 +810,13 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
             raise ConfigError(f"{where}: corpus.decontaminate.sources[{i}].path: no file matches '{dsrc.path}'")
     mp = cfg.model.name_or_path
     looks_local = mp and (mp.startswith((".", "/", "~")) or mp.count("/") > 1)  # hub ids are 'org/name'
+    if mp and mp.lower().endswith(".gguf") and not mp.startswith((".", "/", "~")):
+        looks_local = False  # 'org/repo/file.gguf': a GGUF file in a hub repository
     if looks_local and not Path(mp).expanduser().exists():
         where = _origin(origins, ("model", "name_or_path"), default)
         raise ConfigError(f"{where}: model.name_or_path: local model directory not found: {mp}")
     mt = cfg.corpus.mixing.tokenizer
-    if mt and (mt.startswith((".", "/", "~")) or mt.endswith((".model", ".json"))) and not Path(mt).expanduser().exists():
+    if mt and (mt.startswith((".", "/", "~")) or mt.endswith((".model", ".json", ".gguf"))) and not Path(mt).expanduser().exists():
         where = _origin(origins, ("corpus", "mixing", "tokenizer"), default)
         raise ConfigError(f"{where}: corpus.mixing.tokenizer: tokenizer not found: {mt}")
     tok = cfg.model.tokenizer

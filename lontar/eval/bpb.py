@@ -2,7 +2,8 @@
 
 The summed negative log-likelihood of each document (in nats) is divided by ln 2 and by the
 document's UTF-8 byte count, so a tokenizer that spends more tokens on Khmer gains nothing.
-Each document is scored after one separator token (the EOS that packing puts between documents);
+Each document is scored after the token it starts with in training (`document_start_id`: BOS where
+the tokenizer has one, as Gemma and Llama were trained and as lm-evaluation-harness scores, else EOS);
 a document longer than the window is scored in rolling windows that keep up to `max_length`
 tokens of context, so every token is scored exactly once.
 """
@@ -15,6 +16,8 @@ from typing import Any
 
 import torch
 from tqdm import tqdm
+
+from lontar.train.packing import document_start_id
 
 IGNORE = -100
 
@@ -77,8 +80,8 @@ def summed_nll(model: Any, windows: list[tuple[list[int], list[int]]], *, batch_
 
 def document_nll(model: Any, tokenizer: Any, texts: Sequence[str], *, max_length: int, batch_size: int,
                  device: torch.device | str, desc: str = "bpb", progress: bool = True) -> tuple[list[float], list[int]]:
-    """Per document: summed NLL (nats) of its tokens after one separator token, and the token count."""
-    prefix = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.bos_token_id
+    """Per document: summed NLL (nats) of its tokens after its start token, and the token count."""
+    prefix = document_start_id(tokenizer)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else prefix
     encoded = tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True, verbose=False)["input_ids"]
     windows, owner = [], []

@@ -1,11 +1,15 @@
 """Find and read a base tokenizer: a file, a tokenizer folder, or a hub id (same layout as a folder).
 
-Three kinds are handled, each by its own file:
+Four kinds are handled:
 - `sentencepiece`: a SentencePiece `tokenizer.model` (Llama-2, Mistral v1-v3 `tokenizer.model.v*`);
 - `bpe`: a byte-level BPE `tokenizer.json` (Qwen2, Llama-3, GPT-2 style);
+- `metaspace`: a `tokenizer.json` BPE over characters with `▁` for spaces and byte fallback (Gemma 3,
+  and what transformers builds from a GGUF's SentencePiece-style vocabulary); extended like `bpe`;
 - `tekken`: a Mistral `tekken*.json` (mistral-common's own format).
-In a folder a byte-level `tokenizer.json` wins, then `tokenizer.model`, then `tekken.json`; the
-folder's `tokenizer_config.json` (special tokens, chat template) travels with it.
+In a folder a byte-level `tokenizer.json` wins, then `tokenizer.model`, then a Metaspace-style
+`tokenizer.json`, then `tekken.json`; the folder's
+`tokenizer_config.json` (special tokens, chat template) travels with it. A `.gguf` file (local or
+`org/repo/file.gguf`) is read from its converted folder (`lontar.train.gguf`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from lontar.tokenizer.extend_bpe import is_byte_level, tekken_to_tokenizer
+from lontar.tokenizer.extend_bpe import bpe_kind, tekken_to_tokenizer
 from lontar.tokenizer.extend_spm import load_proto
 from lontar.tokenizer.spm import to_fast_tokenizer
 
@@ -25,7 +29,7 @@ KEY = "tokenizer.base"
 
 @dataclass(frozen=True)
 class BaseTokenizer:
-    kind: str  # "sentencepiece" | "bpe" | "tekken"
+    kind: str  # "sentencepiece" | "bpe" | "metaspace" | "tekken"
     path: Path  # the model file
     folder: Path | None  # where tokenizer_config.json lives, if anywhere
     label: str  # as configured
@@ -56,10 +60,11 @@ def _kind_of_file(path: Path) -> str:
     if name.endswith(".json") and "tekken" in name:
         return "tekken"
     if name.endswith(".json"):
-        if not is_byte_level(json.loads(path.read_text(encoding="utf-8"))):
-            raise ValueError(f"{KEY}: {path} is not a byte-level BPE tokenizer.json (for SentencePiece-style "
-                             "tokenizer.json files give the tokenizer.model instead)")
-        return "bpe"
+        kind = bpe_kind(json.loads(path.read_text(encoding="utf-8")))
+        if kind is None:
+            raise ValueError(f"{KEY}: {path} is not a BPE tokenizer.json (for a Unigram tokenizer.json give the "
+                             "tokenizer.model instead)")
+        return kind
     if ".model" in name:
         return "sentencepiece"
     raise ValueError(f"{KEY}: cannot tell the kind of {path} (expected tokenizer.model, tokenizer.json or tekken*.json)")
@@ -67,19 +72,29 @@ def _kind_of_file(path: Path) -> str:
 
 def _in_folder(files: dict[str, Path | None], where: str) -> tuple[str, Path]:
     tj, sp, tk = files.get("tokenizer.json"), files.get("tokenizer.model"), files.get("tekken.json")
-    if tj and is_byte_level(json.loads(tj.read_text(encoding="utf-8"))):
-        return "bpe", tj
-    if sp:
+    kind = bpe_kind(json.loads(tj.read_text(encoding="utf-8"))) if tj else None
+    if tj and kind == "bpe":
+        return kind, tj
+    if sp:  # a SentencePiece model beside its converted tokenizer.json: extended as SentencePiece
         return "sentencepiece", sp
+    if tj and kind:
+        return kind, tj
     if tk:
         return "tekken", tk
     if tj:
-        raise ValueError(f"{KEY}: {where} has a tokenizer.json that is not byte-level BPE and no tokenizer.model")
+        raise ValueError(f"{KEY}: {where} has a tokenizer.json that is not BPE and no tokenizer.model")
     raise ValueError(f"{KEY}: {where} has none of tokenizer.json, tokenizer.model, tekken.json")
 
 
-def resolve_base(spec: str, revision: str | None = None) -> BaseTokenizer:
-    """Locate the base named by `tokenizer.base`: a local file or folder, else a hub repository."""
+def resolve_base(spec: str, revision: str | None = None, dtype: str = "bfloat16") -> BaseTokenizer:
+    """Locate the base named by `tokenizer.base`: a local file or folder, else a hub repository.
+
+    `dtype`: of the model converted beside a GGUF's tokenizer (the model stage reuses that folder)."""
+    if spec.lower().endswith(".gguf"):
+        from lontar.train.gguf import converted_dir
+
+        folder = converted_dir(spec, dtype, revision, key=KEY)
+        return BaseTokenizer(*_in_folder({"tokenizer.json": folder / "tokenizer.json"}, spec), folder, spec)
     path = Path(spec).expanduser()
     if path.is_file():
         return BaseTokenizer(_kind_of_file(path), path, path.parent, spec)
@@ -108,9 +123,10 @@ def _from_hub(repo_id: str, revision: str | None) -> BaseTokenizer:
 
     config = fetch("tokenizer_config.json")
     files: dict[str, Path | None] = {"tokenizer.json": fetch("tokenizer.json")}
-    if not (files["tokenizer.json"] and is_byte_level(json.loads(files["tokenizer.json"].read_text(encoding="utf-8")))):
+    kind = bpe_kind(json.loads(files["tokenizer.json"].read_text(encoding="utf-8"))) if files["tokenizer.json"] else None
+    if kind != "bpe":
         files["tokenizer.model"] = fetch("tokenizer.model")
-        if not files["tokenizer.model"]:
+        if not files["tokenizer.model"] and not kind:
             files["tekken.json"] = fetch("tekken.json")
     kind, file = _in_folder(files, f"hub repository {repo_id}")
     return BaseTokenizer(kind, file, config.parent if config else file.parent, repo_id)

@@ -1,8 +1,8 @@
 """Extend a base tokenizer of any supported kind and save it for `AutoTokenizer`.
 
 SentencePiece bases go through `extend_spm` (a model trained like the base, pieces appended to its
-ModelProto); byte-level BPE and Tekken bases through `extend_bpe` (BPE training continued from the
-base's segmentation). The saved folder holds the HF files, plus the extended `tokenizer.model` or
+ModelProto); BPE (byte-level, Metaspace-style) and Tekken bases through `extend_bpe` (BPE training
+continued from the base's segmentation). The saved folder holds the HF files, plus the extended `tokenizer.model` or
 `tekken_extended.json` that SentencePiece or mistral-common load.
 """
 
@@ -73,7 +73,7 @@ def extend_base(
         tokenizer = save_hf(ext.proto, out_dir, chat_template=template, model_max_length=model_max_length)
         return _added_specials(Extended(tokenizer, backend, base_size, ext.new_pieces, ext.stats), special_tokens)
 
-    learned = continue_bpe(backend, lines(), max_new, allow_ascii=allow_ascii)
+    learned = continue_bpe(backend, lines(), max_new, allow_ascii=allow_ascii, byte_level=base.kind != "metaspace")
     if base.kind == "tekken":
         raw = json.loads(base.path.read_text(encoding="utf-8"))
         extended, new = extend_tekken(raw, learned, special_tokens)

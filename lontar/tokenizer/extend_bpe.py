@@ -1,4 +1,5 @@
-"""Extend a byte-level BPE tokenizer (Qwen2, Llama-3, GPT-2 style `tokenizer.json`; Mistral Tekken).
+"""Extend a BPE tokenizer: byte-level (Qwen2, Llama-3, GPT-2 style `tokenizer.json`; Mistral Tekken) or
+Metaspace-style over characters with byte fallback (Gemma 3's `tokenizer.json`).
 
 New tokens must be reached by the BPE merges themselves, not matched as added tokens. So BPE
 training is *continued* from the base's own segmentation: the target text is pre-tokenized and
@@ -10,6 +11,8 @@ exactly as before, and new ids follow all existing ones.
 
 A new token must contain a non-ASCII byte unless `allow_ascii` is set (ASCII-only merges learned
 from Khmer pages, `http` say, would re-segment English); merges that build on a dropped one go too.
+In a Metaspace-style base `▁` stands for a space (ASCII), and byte-fallback pieces (`<0xE1>`) are
+never merged: they are bytes of a character the base lacks, and a merge of their names is no text.
 
 Tekken files (mistral-common's format: base64 token bytes ranked, no merge list; the rank of the
 concatenation decides every merge, tiktoken style) are extended in their own format: new tokens get
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,8 +69,34 @@ def is_byte_level(tokenizer_json: dict[str, Any]) -> bool:
     return model.get("type") == "BPE" and (has(tokenizer_json.get("pre_tokenizer")) or has(tokenizer_json.get("decoder")))
 
 
-def _non_ascii(token: str) -> bool:
-    return any(_BYTE_DECODER[ch] > 127 for ch in token)
+def bpe_kind(tokenizer_json: dict[str, Any]) -> str | None:
+    """"bpe" (byte-level), "metaspace" (characters, `▁` for spaces, usually byte fallback) or None (not BPE)."""
+    if (tokenizer_json.get("model") or {}).get("type") != "BPE":
+        return None
+    return "bpe" if is_byte_level(tokenizer_json) else "metaspace"
+
+
+_METASPACE = "\u2581"
+_BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
+
+
+def _non_ascii(token: str, byte_level: bool = True) -> bool:
+    if byte_level:
+        return any(_BYTE_DECODER[ch] > 127 for ch in token)
+    return any(ord(ch) > 127 and ch != _METASPACE for ch in token)
+
+
+def _runs(pieces: list[str], byte_level: bool) -> list[list[str]]:
+    """The stretches of a word BPE may merge: all of it, or (Metaspace) the parts between byte-fallback pieces."""
+    if byte_level:
+        return [pieces]
+    out: list[list[str]] = [[]]
+    for piece in pieces:
+        if _BYTE_PIECE.match(piece):
+            out.append([])
+        else:
+            out[-1].append(piece)
+    return out
 
 
 def _stand_in(i: int) -> str:
@@ -76,14 +106,15 @@ def _stand_in(i: int) -> str:
     return chr(_PRIVATE[plane] + offset)
 
 
-def word_counts(base: Tokenizer, lines: Iterable[str], allow_ascii: bool = False) -> Counter[str]:
-    """Pre-tokens of `lines` as the base splits them (byte-level strings), with their counts."""
+def word_counts(base: Tokenizer, lines: Iterable[str], allow_ascii: bool = False,
+                byte_level: bool = True) -> Counter[str]:
+    """Pre-tokens of `lines` as the base splits them (in the base's own spelling), with their counts."""
     counts: Counter[str] = Counter()
     normalizer, pre = base.normalizer, base.pre_tokenizer
     for line in lines:
         text = normalizer.normalize_str(line) if normalizer is not None else line
         words = [w for w, _ in pre.pre_tokenize_str(text)] if pre is not None else [text]
-        counts.update(w for w in words if allow_ascii or _non_ascii(w))
+        counts.update(w for w in words if allow_ascii or _non_ascii(w, byte_level))
     return counts
 
 
@@ -94,22 +125,25 @@ def continue_bpe(
     *,
     allow_ascii: bool = False,
     min_frequency: int = 2,
+    byte_level: bool = True,
 ) -> BpeExtension:
-    """Learn up to `max_new` new tokens on `lines`, continuing the base's BPE (see module docstring)."""
+    """Learn up to `max_new` new tokens on `lines`, continuing the base's BPE (see module docstring).
+
+    `byte_level`: False for a Metaspace-style base (tokens are characters, `▁` a space)."""
     vocab = base.get_vocab(with_added_tokens=True)
-    counts = word_counts(base, lines, allow_ascii)
+    counts = word_counts(base, lines, allow_ascii, byte_level)
     symbol: dict[str, str] = {}
     names: list[str] = []
     words: list[tuple[str, int]] = []
     for word, n in counts.items():
-        pieces = [t.value for t in base.model.tokenize(word)]
-        if len(pieces) < 2:
-            continue
-        for piece in pieces:
-            if piece not in symbol:
-                symbol[piece] = _stand_in(len(names))
-                names.append(piece)
-        words.append(("".join(symbol[p] for p in pieces), n))
+        for pieces in _runs([t.value for t in base.model.tokenize(word)], byte_level):
+            if len(pieces) < 2:
+                continue
+            for piece in pieces:
+                if piece not in symbol:
+                    symbol[piece] = _stand_in(len(names))
+                    names.append(piece)
+            words.append(("".join(symbol[p] for p in pieces), n))
     stats = dict.fromkeys(("words", "learned_merges", "ascii_only", "already_in_base", "duplicates", "added"), 0)
     stats["words"] = len(words)
     if not words:
@@ -137,7 +171,7 @@ def continue_bpe(
         if a not in known or b not in known:
             continue  # built on a dropped merge
         token = a + b
-        if not allow_ascii and not _non_ascii(token):
+        if not allow_ascii and not _non_ascii(token, byte_level):
             stats["ascii_only"] += 1
             continue
         if token in vocab:

@@ -19,6 +19,7 @@ from lontar.config import RunConfig
 from lontar.corpus.shards import split_files
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 from lontar.tokenizer.base import BaseTokenizer, resolve_base
+from lontar.train.gguf import lineage
 from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, focus_sources, mean_sources, text_sources, write_new_tokens
 from lontar.tokenizer.extend import Extended, extend_base
 from lontar.tokenizer.report import compare, read_parallel, render_md, render_png
@@ -97,7 +98,7 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     validation = _validation_by_lang(corpus_dir, t.report.max_docs)
     p = t.report.parallel
     parallel = read_parallel(p.path, p.langs, p.text_fields) if p else None  # fail before any training
-    base = resolve_base(t.base, t.base_revision) if t.base else None
+    base = resolve_base(t.base, t.base_revision, cfg.model.dtype) if t.base else None
     lines, plans = balanced_lines(train_files, t.lang_alpha, t.input_sentence_size, cfg.seed)
     for lang, plan in plans.items():
         print(f"tokenizer: {lang}: {plan.lines:,} lines, {plan.share:.1%} of characters -> "
@@ -110,6 +111,8 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     if base is not None:
         tokenizers["base"] = base.backend()
         info["base"] = {"source": t.base, "kind": base.kind, "vocab_size": tokenizers["base"].get_vocab_size()}
+        if base.folder is not None and lineage(base.folder):
+            info["base"]["gguf"] = lineage(base.folder)  # the GGUF's name and sha256
     scratch_dir = cfg.run_dir / "tokenizer_scratch"
     shutil.rmtree(scratch_dir, ignore_errors=True)  # extend mode's comparison, from an earlier run
     if t.mode == "scratch":

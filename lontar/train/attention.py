@@ -8,6 +8,10 @@ sentences of ~15 tokens in blocks of 2,048) is mostly thrown away. `lontar_sdpa_
 gathers the documents into buckets of similar length (powers of two), runs plain causal sdpa on each
 bucket (flash / memory-efficient kernels, no mask) and scatters the result back: exact, and the cost
 follows the documents. Training only; the model returned after training is set back to sdpa.
+
+Sliding-window layers (Gemma 3 alternates five of them with one global layer; Mistral) keep their
+window: a bucket wider than the window gets the causal band mask `q - window < k <= q`, as
+transformers' own masks do, so packed training sees what the model saw in pre-training.
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ def bucket_plan(lengths: np.ndarray, block: int, device: Any = "cpu") -> list[tu
 
 def packed_sdpa_forward(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                         attention_mask: torch.Tensor | None, dropout: float = 0.0, scaling: float | None = None,
-                        packed_plan: list[tuple[torch.Tensor, ...]] | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
-    """query [b, h, L, d], key/value [b, h_kv, L, d] -> [b, L, h, d], each document attending to itself only."""
+                        packed_plan: list[tuple[torch.Tensor, ...]] | None = None, sliding_window: int | None = None,
+                        **kwargs: Any) -> tuple[torch.Tensor, None]:
+    """query [b, h, L, d], key/value [b, h_kv, L, d] -> [b, L, h, d], each document attending to itself only
+    (and, in a sliding-window layer, to the last `sliding_window` positions of it)."""
     if packed_plan is None or query.shape[2] != key.shape[2]:
         if attention_mask is not None:
             raise ValueError(f"{NAME} is for packed training batches; use sdpa for padded inputs")
-        return sdpa_attention_forward(module, query, key, value, None, dropout=dropout, scaling=scaling, **kwargs)
+        return sdpa_attention_forward(module, query, key, value, None, dropout=dropout, scaling=scaling,
+                                      sliding_window=sliding_window, **kwargs)
     b, h, L, d = query.shape
     q = query.transpose(1, 2).reshape(b * L, h, d)
     k = key.transpose(1, 2).reshape(b * L, key.shape[1], d)
@@ -58,11 +65,22 @@ def packed_sdpa_forward(module: torch.nn.Module, query: torch.Tensor, key: torch
         n, s = gather.shape
         flat = gather.reshape(-1)
         qb, kb, vb = (t.index_select(0, flat).view(n, s, t.shape[1], t.shape[2]).transpose(1, 2) for t in (q, k, v))
+        band = window_mask(s, sliding_window, query.device)
         ob = torch.nn.functional.scaled_dot_product_attention(
-            qb, kb, vb, dropout_p=dropout if module.training else 0.0, scale=scaling, is_causal=True,
-            enable_gqa=kb.shape[1] != qb.shape[1])
+            qb, kb, vb, attn_mask=band, dropout_p=dropout if module.training else 0.0, scale=scaling,
+            is_causal=band is None, enable_gqa=kb.shape[1] != qb.shape[1])
         out = out.index_copy(0, dst, ob.transpose(1, 2).reshape(n * s, h, -1).index_select(0, src))
     return out.view(b, L, h, -1), None
+
+
+def window_mask(width: int, sliding_window: int | None, device: Any) -> torch.Tensor | None:
+    """The causal band a sliding-window layer allows over `width` positions (True: attend), or None where
+    plain causal attention is the same (no window, or a window covering the bucket)."""
+    if not sliding_window or width <= sliding_window:
+        return None
+    q = torch.arange(width, device=device)[:, None]
+    k = torch.arange(width, device=device)[None, :]
+    return (k <= q) & (k > q - sliding_window)
 
 
 def register() -> str:

@@ -1,8 +1,8 @@
 """Training data: documents and chat examples packed into blocks, mixed by token share, step by step.
 
-Continued pre-training: each document becomes the segment `[EOS] + tokens`, so the model reads a
-document after the separator (as the eval stage scores it) and learns to end one (the next
-segment's EOS is the target of a document's last token). Chat/instruction data: one segment per
+Continued pre-training: each document becomes the segment `[BOS] + tokens + [EOS]`
+(`lontar.train.packing.document_segment`: the start the model was trained to see, as the eval stage
+scores it; the EOS target teaches it to end). Chat/instruction data: one segment per
 example (`lontar.train.sft`).
 
 Which document comes next is `lontar.train.sampler`'s: every dataset and every source of the run
@@ -31,8 +31,8 @@ import torch
 
 from lontar.corpus.shards import iter_texts, split_files
 from lontar.errors import DataError
-from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_per_block, pack_segments,
-                                  real_tokens_per_block, targets_per_block, to_batch)
+from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_per_block, document_segment,
+                                  document_start_id, pack_segments, real_tokens_per_block, targets_per_block, to_batch)
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
 from lontar.train.sft import chat_segments
 
@@ -51,8 +51,8 @@ def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000
 
 
 def document_segments(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Segment]:
-    """`[EOS] + tokens` per non-empty document, with its UTF-8 byte count."""
-    eos = tokenizer.eos_token_id
+    """`[BOS] + tokens + [EOS]` per non-empty document, with its UTF-8 byte count."""
+    start, eos = document_start_id(tokenizer), tokenizer.eos_token_id
     texts = iter(texts)
     while True:
         batch = [t for t in (next(texts, None) for _ in range(batch_size)) if t is not None]
@@ -60,7 +60,7 @@ def document_segments(tokenizer: Any, texts: Iterable[str], batch_size: int = 10
             return
         for text, ids in zip(batch, tokenize_stream(tokenizer, batch, batch_size)):
             if ids:
-                yield Segment(np.asarray([eos, *ids], dtype=np.int32), nbytes=len(text.encode("utf-8")))
+                yield document_segment(ids, start, eos, nbytes=len(text.encode("utf-8")))
 
 
 def read_texts(path: str, text_field: str = "text", limit: int | None = None) -> Iterator[str]:
@@ -90,12 +90,12 @@ def read_texts(path: str, text_field: str = "text", limit: int | None = None) ->
 
 
 def doc_segments(tokenizer: Any, texts: list[str]) -> list[Segment | None]:
-    """`[EOS] + tokens` per document (None for one that gives no token), tokenized in one call."""
-    eos = tokenizer.eos_token_id
+    """`[BOS] + tokens + [EOS]` per document (None for one that gives no token), tokenized in one call."""
+    start, eos = document_start_id(tokenizer), tokenizer.eos_token_id
     if not texts:
         return []
     ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
-    return [Segment(np.asarray([eos, *x], dtype=np.int32), nbytes=len(t.encode("utf-8"))) if x else None
+    return [document_segment(x, start, eos, nbytes=len(t.encode("utf-8"))) if x else None
             for t, x in zip(texts, ids)]
 
 
@@ -343,7 +343,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
                    for k, (info, (_, p)) in enumerate(zip(infos, parts))]
         # At most a step's worth of open blocks: what is in flight between the mixer's draw and a closed
         # block stays small next to a step, so every step holds the drawn proportions.
-        packer = StreamPacker(t.block_size, pad, tokenizer.eos_token_id, min(t.packing_open_blocks, global_batch))
+        packer = StreamPacker(t.block_size, pad, None, min(t.packing_open_blocks, global_batch))  # docs end with EOS
         return Mixer(streams, packer)
 
     return TrainData(infos, make_mixer, t.block_size, pad, t.micro_batch_size, t.gradient_accumulation_steps, world,
@@ -372,5 +372,5 @@ def build_validation(cfg: Any, tokenizer: Any) -> Packed | None:
         return None
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     texts = iter_texts(corpus, "validation", limit=t.eval_docs)
-    return pack_segments(document_segments(tokenizer, texts), t.block_size, pad, end_id=tokenizer.eos_token_id,
+    return pack_segments(document_segments(tokenizer, texts), t.block_size, pad,
                          open_blocks=t.packing_open_blocks)

@@ -33,8 +33,8 @@ from lontar.train.checkpoint import (checkpoints, latest_checkpoint, load_checkp
 from lontar.train.data import build_train_data, build_validation
 from lontar.train.distributed import describe, make_accelerator, trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs, run_lora_config
-from lontar.train.mfu import FORMULA, FlopCounter, measure_peak_flops
-from lontar.train.model import load_base_model, load_tokenizer
+from lontar.train.mfu import FORMULA, FlopCounter, PeakFlops
+from lontar.train.model import DTYPES, load_base_model, load_tokenizer
 from lontar.train.sft import marker_ids
 from lontar.train.validation import evaluate
 
@@ -223,7 +223,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         ckpt_dir = ckpt_root
 
     start_step = state["step"]
-    peak = t.peak_tflops * 1e12 if t.peak_tflops else measure_peak_flops(accelerator.device)["flops_per_s"]
+    peak = PeakFlops(accelerator.device, DTYPES[cfg.model.dtype], t.peak_tflops * 1e12 if t.peak_tflops else None)
     if main:
         print(f"train: {trainable:,} trainable of {total:,} parameters; {max_steps} steps x {data.global_batch} "
               f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
@@ -326,7 +326,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             now = time.time()
             elapsed = max(now - window["start"], 1e-9)
             tok_s = window["tokens"] / elapsed
-            mfu = window["flops"] / elapsed / (peak * world)
+            mfu = peak.utilisation(window["flops"] / elapsed / world)
             rec = {"step": done, "loss": window["loss"] / window["steps"] if window["steps"] else None,
                    "lr": scheduler.get_last_lr()[0], "grad_norm": norm, "tokens": window["tokens"],
                    "model_flops": window["flops"], "seconds": round(elapsed, 4), "tokens_per_s": round(tok_s, 1),
@@ -365,5 +365,5 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             "trainable_params": trainable, "total_params": total, "blocks": state["step"] * data.global_batch,
             "tokens_seen": data.summary(state["tokens_by_stream"]), "datasets": data.datasets, "max_steps": max_steps,
             "skipped_steps": state["skipped_steps"], "adapter_dir": adapter_dir, "is_main": main,
-            "peak_flops_per_s": peak, "mfu_formula": FORMULA, "model": unwrapped.eval()}
+            "peak_flops_per_s": peak.value, "mfu_formula": FORMULA, "model": unwrapped.eval()}
 

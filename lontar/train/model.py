@@ -1,6 +1,7 @@
 """Loading the tokenizer and the base model the way every stage must see them.
 
-A pretrained base is loaded by hub id or local folder, safetensors only, remote code off unless the
+A pretrained base is loaded by hub id, local folder or GGUF file (converted once: `lontar.train.gguf`),
+safetensors only, remote code off unless the
 config turns it on. A base described by an `architecture` block is initialised at random once, from
 the run seed, and saved to `runs/<name>/base_model/` so train, eval and publish share its weights.
 
@@ -19,6 +20,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from lontar.config import RunConfig
+from lontar.train.gguf import converted_dir, is_gguf
 from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, init_new_embeddings, read_new_tokens
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -36,13 +38,23 @@ def tokenizer_source(cfg: RunConfig) -> str:
             raise MissingStageOutput(f"{path}: no tokenizer: run the tokenizer stage first (lontar tokenizer)")
         return str(path)
     if tok == "base":
-        return cfg.model.name_or_path or ""
+        return model_source(cfg)
+    if is_gguf(tok):
+        return str(converted_dir(tok, cfg.model.dtype, key="model.tokenizer"))
     return tok
+
+
+def model_source(cfg: RunConfig) -> str:
+    """`model.name_or_path` as transformers loads it: a GGUF file becomes its converted cache folder."""
+    m = cfg.model
+    if is_gguf(m.name_or_path):
+        return str(converted_dir(m.name_or_path, m.dtype, m.revision))
+    return m.name_or_path or ""
 
 
 def load_tokenizer(cfg: RunConfig) -> Any:
     m = cfg.model
-    revision = m.revision if m.tokenizer == "base" else None
+    revision = m.revision if m.tokenizer == "base" and not is_gguf(m.name_or_path) else None
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_source(cfg), revision=revision,
                                               trust_remote_code=m.trust_remote_code)
     if tokenizer.pad_token is None:
@@ -133,9 +145,10 @@ def quantization_kwargs(m: Any) -> dict[str, Any]:
 
 def load_base_model(cfg: RunConfig, tokenizer: Any) -> PreTrainedModel:
     m = cfg.model
-    source = m.name_or_path if m.name_or_path else str(_init_random_base(cfg, tokenizer))
+    source = model_source(cfg) if m.name_or_path else str(_init_random_base(cfg, tokenizer))
+    revision = m.revision if m.name_or_path and not is_gguf(m.name_or_path) else None
     model = AutoModelForCausalLM.from_pretrained(
-        source, revision=m.revision if m.name_or_path else None, dtype=DTYPES[m.dtype],
+        source, revision=revision, dtype=DTYPES[m.dtype],
         attn_implementation=attention_implementation(m), trust_remote_code=m.trust_remote_code,
         use_safetensors=True, **quantization_kwargs(m))
     # A random-init base was built at the tokenizer's size: its rows carry nothing to average.

@@ -6,6 +6,12 @@ attention its variable-length kernel, so attention never crosses a document. Seg
 first-fit into a window of open blocks (documents are not cut unless longer than a block), and the
 little space left at the end of a block is a padding segment with no loss.
 
+A document is packed as `[start] + tokens + [EOS]` (`document_segment`): the start token is the one the
+model was trained to see first, BOS where the tokenizer has one (Gemma, Llama, Mistral), else EOS (as
+lm-evaluation-harness does, and as GPT-2 / Qwen-style models see a document after the previous one's
+end). The start token is context, never a target (the token before it belongs to another document);
+the EOS is a target, so the model learns to end. The eval stage scores documents after the same start.
+
 A packed set is two arrays of the same `[n_blocks, block_size]` shape: token ids (int32) and flags
 (uint8): START (a segment begins, positions restart), LOSS (the token is a training target, i.e.
 predicted from the token before it) and PAD (not part of any document).
@@ -50,6 +56,20 @@ class Packed:
         return self.input_ids.shape[1]
 
 
+def document_start_id(tokenizer: Any) -> int:
+    """The token a document starts with, as the model was trained: BOS, else EOS."""
+    bos = tokenizer.bos_token_id
+    return bos if bos is not None else tokenizer.eos_token_id
+
+
+def document_segment(ids: Any, start_id: int, end_id: int | None, nbytes: int = 0) -> Segment:
+    """`[start] + ids + [end]`, the start not a target."""
+    body = [start_id, *ids] + ([end_id] if end_id is not None else [])
+    loss = np.ones(len(body), dtype=bool)
+    loss[0] = False
+    return Segment(np.asarray(body, dtype=np.int32), loss, nbytes=nbytes)
+
+
 def _chunks(seg: Segment, block_size: int, split_long: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     loss = np.ones(len(seg.ids), dtype=bool) if seg.loss is None else seg.loss.astype(bool)
     if len(seg.ids) <= block_size or not split_long:
@@ -66,9 +86,9 @@ def pack_segments(segments: Iterable[Segment], block_size: int, pad_id: int, *, 
                   open_blocks: int = 64, end_id: int | None = None, split_long: bool = True) -> Packed:
     """First-fit packing of segments into `block_size` blocks, at most `open_blocks` open at a time.
 
-    `end_id`: in continued pre-training every segment starts with the EOS separator, which is the
-    target of the previous document's last token; a padded block starts its padding with `end_id`
-    as a target so the last document in it still learns to end. Segments longer than a block are
+    `end_id` (legacy layout, segments `[EOS] + tokens`): a padded block starts its padding with `end_id`
+    as a target so the last document in it still learns to end; `document_segment` ends each document
+    with its own EOS instead, and needs no `end_id`. Segments longer than a block are
     cut into block-sized pieces (`split_long`) or truncated. Stops reading once `max_blocks` blocks
     are complete; otherwise every open block is closed (padded) at the end.
     """

@@ -17,7 +17,8 @@ from lontar.config import RunConfig
 from lontar.corpus.shards import split_files
 from lontar.manifest import record_stage
 from lontar.rundir import StaleArtifact, corpus_hash, read_stamp, run_lock
-from lontar.train.model import base_model_dir, tokenizer_source
+from lontar.train.gguf import is_gguf, lineage
+from lontar.train.model import base_model_dir, model_source, tokenizer_source
 
 
 def check_corpus(cfg: RunConfig) -> None:
@@ -50,8 +51,9 @@ def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
         base = base_model_dir(cfg) if cfg.model.architecture else cfg.model.name_or_path or ""
         outputs = [result["adapter_dir"], cfg.run_dir / "logs" / "train_log.jsonl"]
         last = result["history"][-1] if result["history"] else {}
+        gguf = {"gguf": lineage(model_source(cfg))} if is_gguf(cfg.model.name_or_path) else {}
         record_stage(cfg, "train", inputs=[base, *inputs], outputs=outputs, started=started,
-                     extra={"summary": {"steps": result["steps"], "final_loss": last.get("loss"),
+                     extra={**gguf, "summary": {"steps": result["steps"], "final_loss": last.get("loss"),
                                         "trainable_params": result["trainable_params"],
                                         "total_params": result["total_params"], "blocks": result["blocks"],
                                         "skipped_steps": result["skipped_steps"],

@@ -79,8 +79,10 @@ def test_multiple_choice_accuracy_and_logliks_equal_lm_eval(setup, model, tok):
 
 
 def test_bits_per_byte_equals_lm_eval_rolling_loglikelihood(setup, model, tok):
-    # lontar scores each document after one EOS separator, without BOS: the same in lm-eval's terms.
-    out = _harness(setup, model, tok, ["parity_bpb"], prefix_token_id=tok.eos_token_id, add_bos_token=False)
+    # lontar scores each document after the token it starts with in training (BOS): lm-eval's default prefix;
+    # add_bos_token=False keeps lm-eval from also putting a BOS into the scored text.
+    assert tok.bos_token_id is not None
+    out = _harness(setup, model, tok, ["parity_bpb"], add_bos_token=False)
     task = load_task(setup / "bpb.yaml")
     p = prepare(task, DataContext(), limit=None, seed=0)
     r = run_task(p, model, tok, Settings(bootstrap=0, batch_size=4, progress=False), DataContext(), "base")

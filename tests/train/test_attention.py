@@ -44,3 +44,34 @@ def test_packed_attention_equals_the_masked_block():
     assert abs(loss_a - loss_b) < 1e-6
     for name in grads_a:
         torch.testing.assert_close(grads_b[name], grads_a[name], rtol=1e-4, atol=1e-6)
+
+
+def test_packed_attention_keeps_sliding_windows():
+    # Gemma 3 alternates sliding-window and global layers; a document longer than the window must see, packed,
+    # exactly what it sees alone (transformers' own sliding mask), not full causal attention.
+    torch.manual_seed(0)
+    config = AutoConfig.for_model("gemma3_text", vocab_size=60, hidden_size=32, intermediate_size=64,
+                                  num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+                                  sliding_window=8, layer_types=["sliding_attention", "full_attention"])
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").eval()
+    rng = np.random.default_rng(0)
+    docs = [np.asarray([2, *rng.integers(4, 60, n)], dtype=np.int32) for n in (30, 5, 20)]
+    alone = [model(input_ids=torch.from_numpy(d.astype(np.int64))[None]).logits[0] for d in docs]
+    packed = pack_segments([Segment(d) for d in docs], 64, 3)
+    model.set_attn_implementation(register())
+    batch = to_batch(packed.input_ids, packed.flags, attention="packed")
+    batch.pop("labels")
+    with torch.no_grad():
+        logits = model(**batch, use_cache=False).logits.reshape(-1, 60)
+    starts = np.flatnonzero(packed.flags.reshape(-1) & 1)
+    for d, ref in zip(docs, alone):
+        at = next(s for s in starts if np.array_equal(packed.input_ids.reshape(-1)[s: s + len(d)], d))
+        torch.testing.assert_close(logits[at: at + len(d)], ref.detach(), rtol=1e-4, atol=1e-5)
+    # and the window matters here: full causal attention in the sliding layer gives other logits
+    model.set_attn_implementation("sdpa")
+    model.config.layer_types = ["full_attention", "full_attention"]
+    for layer in model.model.layers:
+        layer.self_attn.sliding_window = None
+        layer.attention_type = "full_attention"
+    full = model(input_ids=torch.from_numpy(docs[0].astype(np.int64))[None]).logits[0]
+    assert not torch.allclose(full, alone[0], atol=1e-4)

@@ -8,13 +8,15 @@ def test_literal_special_token_text_stays_text(khmer_tokenizer):
     assert tok.decode(ids) == "ក</s>ខ<s>"
 
 
-def test_documents_start_with_the_eos_separator_and_count_their_bytes(khmer_tokenizer):
+def test_documents_start_with_bos_end_with_eos_and_count_their_bytes(khmer_tokenizer):
     texts = ["ភាសាខ្មែរ", "", "កម្ពុជា"]
     segments = list(document_segments(khmer_tokenizer, texts, batch_size=2))
     assert len(segments) == 2  # the empty document is skipped
     for segment, text in zip(segments, ["ភាសាខ្មែរ", "កម្ពុជា"]):
-        assert segment.ids[0] == khmer_tokenizer.eos_token_id
-        assert khmer_tokenizer.decode(segment.ids[1:].tolist()) == text
+        assert segment.ids[0] == khmer_tokenizer.bos_token_id != khmer_tokenizer.eos_token_id
+        assert segment.ids[-1] == khmer_tokenizer.eos_token_id
+        assert not segment.loss[0] and segment.loss[1:].all()  # the start is context, the end a target
+        assert khmer_tokenizer.decode(segment.ids[1:-1].tolist()) == text
         assert segment.nbytes == len(text.encode("utf-8"))
 
 

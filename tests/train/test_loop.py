@@ -131,7 +131,7 @@ def test_num_epochs_trains_until_every_document_was_read_once(tiny_config, khmer
     texts = [t for p in sorted((cfg.run_dir / "corpus").glob("train-*.parquet"))
              for t in pq.read_table(p, columns=["text"]).column(0).to_pylist()][:150]
     ids = khmer_tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
-    expected = sum(len(x) + 1 for x in ids if x)  # every document and its separator, once
+    expected = sum(len(x) + 2 for x in ids if x)  # every document with its BOS and EOS, once
     assert result["tokens_seen"]["by_dataset"] == {"corpus": expected}
     assert result["steps"] == result["max_steps"] < 1000
     assert result["steps"] * 4 * 64 >= expected  # the steps were counted to hold them all

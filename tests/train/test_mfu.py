@@ -31,3 +31,15 @@ def test_lora_factors_are_not_counted():
 def test_peak_is_measured():
     peak = measure_peak_flops("cpu", n=256, reps=2)
     assert peak["flops_per_s"] > 0 and peak["matmul"] == "256^3 float32"
+
+
+def test_peak_in_the_models_dtype_and_mfu_never_above_one():
+    from lontar.train.mfu import PeakFlops
+
+    bf16 = measure_peak_flops("cpu", torch.bfloat16, n=256, reps=2)
+    assert bf16["matmul"] == "256^3 bfloat16"
+    peak = PeakFlops("cpu", torch.float32, fixed=1e6)  # a configured peak far below what the CPU does
+    assert peak.utilisation(5e5) == 0.5
+    achieved = 1e15  # faster than any CPU measurement: taken as the peak, never reported as >100%
+    assert peak.utilisation(achieved) == 1.0 and peak.source == "observed"
+    assert peak.utilisation(achieved / 2) == 0.5

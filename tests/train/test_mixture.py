@@ -98,5 +98,5 @@ def test_one_epoch_reaches_every_document_exactly_once(three_languages, monkeypa
     assert len(rows) == n_docs and len(np.unique(rows)) == n_docs  # every row once, none twice
     texts = ParquetDocs(sorted((cfg.run_dir / "corpus").glob("train-*.parquet"))).read(np.arange(n_docs))
     ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
-    assert tokens == sum(len(x) + 1 for x in ids if x)  # every document's tokens and its separator, once
+    assert tokens == sum(len(x) + 2 for x in ids if x)  # every document with its BOS and EOS, once
     assert train_data.mixer.block() is None  # and nothing after the epoch

@@ -4,7 +4,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from lontar.train.packing import (LOSS, PAD, START, Segment, attention_pairs_per_block, pack_segments,
+from lontar.train.packing import (IGNORE, LOSS, PAD, START, Segment, attention_pairs_per_block, labels, pack_segments,
                                   position_ids, targets_per_block, to_batch)
 
 EOS, PAD_ID = 2, 3
@@ -76,3 +76,17 @@ def test_a_packed_block_scores_each_document_as_if_alone(attn):
         # and documents really are isolated: without position ids the later ones see the earlier ones
         mixed = model(input_ids=batch["input_ids"], use_cache=False).logits[0]
         assert not torch.allclose(mixed[10:15], logits[10:15], atol=1e-3)
+
+
+def test_document_segment_starts_as_the_model_was_trained():
+    from types import SimpleNamespace
+
+    from lontar.train.packing import document_segment, document_start_id
+
+    assert document_start_id(SimpleNamespace(bos_token_id=2, eos_token_id=1)) == 2  # Gemma, Llama: BOS
+    assert document_start_id(SimpleNamespace(bos_token_id=None, eos_token_id=7)) == 7  # Qwen-style: after an EOS
+    seg = document_segment([5, 6], 2, 1, nbytes=3)
+    assert seg.ids.tolist() == [2, 5, 6, 1] and seg.loss.tolist() == [False, True, True, True]
+    packed = pack_segments([seg, document_segment([8], 2, 1)], 8, 0)
+    lab = labels(packed.input_ids, packed.flags)[0]
+    assert lab.tolist() == [IGNORE, 5, 6, 1, IGNORE, 8, 1, IGNORE]  # no document's start is another's target
