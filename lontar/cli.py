@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 
 from lontar.config import RunConfig, load_config
-from lontar.errors import LontarError, StageError  # noqa: F401  (StageError re-exported)
+from lontar.errors import LontarError, StageError, storage_errors  # noqa: F401  (StageError re-exported)
 from lontar.rundir import run_lock
 
 STAGES: dict[str, tuple[str, str, str]] = {
@@ -65,8 +65,6 @@ def _stage_overrides(args: argparse.Namespace) -> list[str]:
         extra.append("eval.checkpoints=[" + ", ".join(repr(c) for c in args.checkpoints) + "]")
     if getattr(args, "repo_id", None):
         extra.append(f"publish.repo_id={args.repo_id}")
-    if getattr(args, "push", False):
-        extra.append("publish.push=true")
     if getattr(args, "merge", False):
         extra.append("publish.merge=true")
     return extra
@@ -88,14 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
-        with run_lock(cfg.run_dir, args.stage) if args.stage not in ("audit", "plan") else nullcontext():
+        lock = run_lock(cfg.run_dir, args.stage) if args.stage not in ("audit", "plan") else nullcontext()
+        with storage_errors(str(cfg.run_dir)), lock:
             if args.stage == "plan":  # reads configs only
                 run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
+            elif args.stage == "publish":  # the upload switch comes from the command line only
+                run(cfg, push=args.push)
             elif getattr(args, "resume", False):
                 run(cfg, resume=args.resume)
             else:
                 run(cfg)
-    except (LontarError, FileNotFoundError) as e:
+    except LontarError as e:  # anything else is a bug in lontar and keeps its traceback
         print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

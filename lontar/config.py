@@ -530,7 +530,11 @@ class EvalConfig(_Strict):
 
 class PublishConfig(_Strict):
     repo_id: str | None = None
+    # Kept so older configs still load; it uploads nothing: only `--push` on the command line does, so a
+    # config file (someone else's, an `extends` parent) cannot send the token anywhere by itself.
     push: bool = False
+    # Publish with no evaluation results (a bare adapter); otherwise empty or missing results are refused.
+    allow_empty_results: bool = False
     private: bool = True
     revision: str | None = None
     license: str = "apache-2.0"  # the adapter's (or merged model's) own; the base's terms bind it too

@@ -7,6 +7,11 @@ tests) can catch a narrow kind without matching message text.
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 MAX_MESSAGE_CHARS = 500
 
 
@@ -34,3 +39,36 @@ class StageError(LontarError):
 
 class DataError(LontarError):
     """Input data that cannot be read or used as the config describes (names the file and record)."""
+
+
+class MissingInput(StageError, FileNotFoundError):
+    """An input file, or an earlier stage's output, is not there. Still a FileNotFoundError so that
+    callers (and `except FileNotFoundError`) keep working; the CLI reports it as a LontarError."""
+
+
+class InvalidInput(DataError, ValueError):
+    """A value or data that cannot be used. Still a ValueError, so that a pydantic validator calling
+    library code turns it into a config error with the key's place."""
+
+
+class StorageError(StageError):
+    """The disk refused a write (full, read-only, no permission): the machine's state, not a bug."""
+
+
+# errno values that mean "the storage refused", which a user fixes by freeing space or choosing another
+# output_dir; any other OSError is unexpected and keeps its traceback.
+STORAGE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EROFS", "EACCES", "EPERM", "EDQUOT", "EFBIG")
+                           if hasattr(errno, n))
+
+
+@contextmanager
+def storage_errors(what: str = "") -> Iterator[None]:
+    """Turn a refused write into a one-line StorageError naming the file; leaves other errors alone."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in STORAGE_ERRNOS or isinstance(e, LontarError):
+            raise
+        name = e.filename or what or "output"
+        raise StorageError(f"{name}: {os.strerror(e.errno)} (errno {errno.errorcode.get(e.errno, e.errno)}): "
+                           "free space or choose a writable output_dir; partial work was removed") from None

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+from lontar.errors import InvalidInput
 
 Ranges = tuple[tuple[int, int], ...]
 
@@ -239,14 +240,14 @@ def get_lang(code: str | Lang) -> Lang:
         if low in (lang.code, lang.iso639_3, lang.flores.lower(), lang.belebele.lower()):
             return lang
     known = ", ".join(LANGS)
-    raise ValueError(f"unknown language code {code!r}; known: {known} (or their ISO 639-3 / FLORES codes)")
+    raise InvalidInput(f"unknown language code {code!r}; known: {known} (or their ISO 639-3 / FLORES codes)")
 
 
 def load(ref: str) -> Callable[..., Any]:
     """Resolve a "module:function" reference from the registry."""
     module, _, name = ref.partition(":")
     if not module or not name:
-        raise ValueError(f"expected 'module:function', got {ref!r}")
+        raise InvalidInput(f"expected 'module:function', got {ref!r}")
     return getattr(importlib.import_module(module), name)
 
 

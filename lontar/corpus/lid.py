@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from lontar.errors import InvalidInput
 from lontar.langs import LANGS, OTHER_SCRIPT_LETTER_WEIGHT, OTHER_SCRIPTS
 
 # Script languages (registry `lid == "script"`): letters (and combining marks) in their ranges name
@@ -133,7 +134,7 @@ class LanguageIdentifier:
         known = {lang.iso_code_639_1.name.lower(): lang for lang in Language.all()}
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise ValueError(f"language identification does not know {', '.join(unknown)}: use a script language "
+            raise InvalidInput(f"language identification does not know {', '.join(unknown)}: use a script language "
                              f"({', '.join(SCRIPT_LANGS)}) or one of lingua's codes ({', '.join(sorted(known))})")
         return {c: known[c] for c in codes}
 

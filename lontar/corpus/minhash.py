@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lontar.errors import InvalidInput
 from lontar.corpus.decontam import gram_units
 from lontar.langs import unspaced
 
@@ -52,7 +53,7 @@ _UNIT_CACHE_MAX = 1 << 20
 
 def resolve_unit(unit: str, lang: str) -> str:
     if unit not in UNITS:
-        raise ValueError(f"unknown shingle unit {unit!r} (known: {', '.join(UNITS)})")
+        raise InvalidInput(f"unknown shingle unit {unit!r} (known: {', '.join(UNITS)})")
     if unit == "auto":
         return "char" if unspaced(lang) else "syllable"
     return unit

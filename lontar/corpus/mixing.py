@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from lontar.errors import InvalidInput
 from lontar.corpus.shards import ShardWriter
 
 
@@ -45,7 +46,7 @@ def target_shares(sizes: dict[str, float], weights: dict[str, float], alpha: flo
         scores = {g: weights.get(g, 1.0) * n ** alpha for g, n in sizes.items() if n > 0}
         total = sum(scores.values())
         if not total:
-            raise ValueError("mixing needs at least one source with text")
+            raise InvalidInput("mixing needs at least one source with text")
         return {g: scores.get(g, 0.0) / total for g in sizes}
     lang_sizes: dict[str, float] = {}
     lang_weighted: dict[str, float] = {}
@@ -67,7 +68,7 @@ def plan_mixture(sizes: dict[str, float], shares: dict[str, float], cap: float,
     capped source's unused budget goes to the others (water filling).
     """
     if cap <= 0:
-        raise ValueError(f"upsampling cap must be > 0, got {cap}")
+        raise InvalidInput(f"upsampling cap must be > 0, got {cap}")
     live = {g for g, n in sizes.items() if n > 0 and shares[g] > 0}
     rates: dict[str, float] = {}
     if total is None:

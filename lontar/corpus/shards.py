@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from lontar.errors import MissingInput
 
 SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("lang", pa.string())])
 
@@ -69,7 +70,7 @@ class RejectWriter:
 def split_files(corpus_dir: Path, split: str) -> list[Path]:
     files = sorted(corpus_dir.glob(f"{split}-*-of-*.parquet"))
     if not files:
-        raise FileNotFoundError(f"no {split} shards in {corpus_dir}: run the corpus stage first (lontar corpus)")
+        raise MissingInput(f"no {split} shards in {corpus_dir}: run the corpus stage first (lontar corpus)")
     return files
 
 

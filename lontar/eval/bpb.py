@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from tqdm import tqdm
+from lontar.errors import InvalidInput
 
 from lontar.train.packing import document_start_id
 
@@ -28,7 +29,7 @@ def rolling_windows(ids: Sequence[int], prefix_id: int, max_length: int,
     where a position is context already scored by an earlier window."""
     stride = stride or max(1, max_length // 2)
     if max_length < 1 or not 1 <= stride <= max_length:
-        raise ValueError(f"need max_length >= 1 and 1 <= stride <= max_length, got {max_length}, {stride}")
+        raise InvalidInput(f"need max_length >= 1 and 1 <= stride <= max_length, got {max_length}, {stride}")
     full = [prefix_id, *ids]
     windows, start = [], 1  # `start`: index in `full` of the first target not yet scored
     while start < len(full):

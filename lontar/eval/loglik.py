@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 import torch
 from tqdm import tqdm
+from lontar.errors import InvalidInput
 
 Strategy = Literal["kv_cache", "flat"]
 MIN_SHARED_PREFIX = 16  # tokens: a shorter common prefix is not worth a separate pass
@@ -131,9 +132,9 @@ class LoglikScorer:
             for j, c in enumerate(conts):
                 ctx, cont = encode_pair(self.tokenizer, context, c)
                 if not cont:
-                    raise ValueError(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+                    raise InvalidInput(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
                 if len(cont) >= limit:
-                    raise ValueError(f"a continuation of {len(cont)} tokens does not fit max_length {self.max_length}")
+                    raise InvalidInput(f"a continuation of {len(cont)} tokens does not fit max_length {self.max_length}")
                 cut = len(ctx) + len(cont) > limit
                 if cut:
                     ctx = ctx[-(limit - len(cont)):]

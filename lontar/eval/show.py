@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
         show(args.tasks, ctx, directory=directory, n=args.n, fewshot=args.fewshot, style=args.style,
              tokenizer=tokenizer, max_length=args.max_length)
-    except (LontarError, FileNotFoundError) as e:
+    except LontarError as e:
         print(f"lontar eval.show: error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -26,12 +26,12 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from lontar.config import ConfigError
-from lontar.errors import DataError
+from lontar.errors import DataError, MissingInput
 from lontar.eval.task import SourceSpec, Task
 from lontar.records import FORMATS, format_of, iter_rows
 
 
-class MissingData(FileNotFoundError):
+class MissingData(MissingInput):
     """A task's data is not where the task file says (a local file, a data dir, a corpus split)."""
 
 

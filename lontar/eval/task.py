@@ -25,6 +25,7 @@ from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from lontar.errors import InvalidInput
 from lontar.config import ConfigError
 
 REPO_TASKS = Path(__file__).resolve().parents[2] / "configs" / "tasks"
@@ -75,11 +76,11 @@ class SourceSpec(_Strict):
     def _one_location(self) -> "SourceSpec":
         given = [k for k in ("dataset", "path", "corpus") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of 'dataset', 'path' or 'corpus' (got {given or 'none'})")
+            raise InvalidInput(f"give exactly one of 'dataset', 'path' or 'corpus' (got {given or 'none'})")
         if self.parallel is not None and (not self.dataset or set(self.parallel) != {"src", "tgt"}):
-            raise ValueError("'parallel' needs a 'dataset' and exactly the keys 'src' and 'tgt' (configs to join)")
+            raise InvalidInput("'parallel' needs a 'dataset' and exactly the keys 'src' and 'tgt' (configs to join)")
         if self.format is not None and not self.path:
-            raise ValueError("'format' is for local files ('path'); a dataset folder's README names its files")
+            raise InvalidInput("'format' is for local files ('path'); a dataset folder's README names its files")
         return self
 
     @property
@@ -154,24 +155,24 @@ class Task(_Strict):
         from lontar.langs import LANGS
 
         if self.lang != "*" and self.lang not in LANGS:
-            raise ValueError(f"lang: unknown language '{self.lang}' (known: {', '.join(LANGS)}, or '*')")
+            raise InvalidInput(f"lang: unknown language '{self.lang}' (known: {', '.join(LANGS)}, or '*')")
         allowed = {"multiple_choice": MC_METRICS, "generate": GEN_METRICS, "bpb": BPB_METRICS}[self.output]
         bad = [m for m in self.metrics if m not in allowed]
         if bad:
-            raise ValueError(f"metrics: {bad} do not apply to output '{self.output}' (allowed: {sorted(allowed)})")
+            raise InvalidInput(f"metrics: {bad} do not apply to output '{self.output}' (allowed: {sorted(allowed)})")
         if self.output != "bpb":
             if (self.prompt is None) == (self.seahelm_prompt is None):
-                raise ValueError("give exactly one of 'prompt' (Jinja) or 'seahelm_prompt'")
+                raise InvalidInput("give exactly one of 'prompt' (Jinja) or 'seahelm_prompt'")
             if self.target is None:
-                raise ValueError(f"'target' is required for output '{self.output}'")
+                raise InvalidInput(f"'target' is required for output '{self.output}'")
         if "refusal_rate" in self.metrics and not self.refusal_markers:
-            raise ValueError("metric refusal_rate needs 'refusal_markers' (phrases of a refusal in the task's language)")
+            raise InvalidInput("metric refusal_rate needs 'refusal_markers' (phrases of a refusal in the task's language)")
         if self.output == "multiple_choice" and not self.choices:
-            raise ValueError("'choices' is required for output 'multiple_choice'")
+            raise InvalidInput("'choices' is required for output 'multiple_choice'")
         if self.fewshot.split and self.fewshot.source:
-            raise ValueError("fewshot: give 'split' or 'source', not both")
+            raise InvalidInput("fewshot: give 'split' or 'source', not both")
         if self.source.corpus and self.output != "bpb":
-            raise ValueError("source 'corpus' is for output 'bpb'")
+            raise InvalidInput("source 'corpus' is for output 'bpb'")
         return self
 
     @property

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lontar.errors import InvalidInput
 from lontar.config import RunConfig
 
 TERMS_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "USE_POLICY.md", "NOTICE", "Gemma_Terms_of_Use.md")
@@ -91,7 +92,7 @@ def gguf_metadata(path: Path, prefix: str = "general.") -> dict[str, Any]:
         size = struct.calcsize(fmt)
         data = f.read(size)
         if len(data) != size:
-            raise ValueError(f"{path}: GGUF header ends early")
+            raise InvalidInput(f"{path}: GGUF header ends early")
         return struct.unpack(fmt, data)[0]
 
     def string(f: Any) -> str:
@@ -110,15 +111,15 @@ def gguf_metadata(path: Path, prefix: str = "general.") -> dict[str, Any]:
         elif vtype in _SCALARS:
             f.seek(struct.calcsize(_SCALARS[vtype]), 1)
         else:
-            raise ValueError(f"{path}: unknown GGUF value type {vtype}")
+            raise InvalidInput(f"{path}: unknown GGUF value type {vtype}")
 
     out: dict[str, Any] = {}
     with open(path, "rb") as f:
         if f.read(4) != b"GGUF":
-            raise ValueError(f"{path}: not a GGUF file")
+            raise InvalidInput(f"{path}: not a GGUF file")
         version = read(f, "<I")
         if version < 2:
-            raise ValueError(f"{path}: GGUF version {version} is not supported")
+            raise InvalidInput(f"{path}: GGUF version {version} is not supported")
         read(f, "<Q")  # tensor count
         for _ in range(read(f, "<Q")):
             key, vtype = string(f), read(f, "<I")

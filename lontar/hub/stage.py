@@ -9,9 +9,11 @@ from pathlib import Path
 from lontar.config import RunConfig
 from lontar.errors import StageError
 from lontar.hub.card import adds_vocabulary, merge_wanted, merged_repo_id
-from lontar.hub.folder import build_folder, build_merged_folder
+from lontar.hub.folder import ADAPTER_FILES, build_folder, build_merged_folder
 from lontar.hub.upload import UploadError, push_folder
+from lontar.hub.verify import verify
 from lontar.manifest import record_stage
+from lontar.train.model import MissingStageOutput, base_model_dir
 
 
 def _list(kind: str, folder: Path) -> None:
@@ -21,12 +23,28 @@ def _list(kind: str, folder: Path) -> None:
         print(f"  {f}")
 
 
-def run_publish(cfg: RunConfig) -> Path:
+def _base_weights(cfg: RunConfig) -> Path | None:
+    """The base's folder on this machine, to check the adapter's shapes against, or None (a hub id)."""
+    if cfg.model.architecture is not None:
+        return base_model_dir(cfg)
+    local = Path(cfg.model.name_or_path or "").expanduser()
+    return local if cfg.model.name_or_path and local.is_dir() else None
+
+
+def run_publish(cfg: RunConfig, push: bool = False) -> Path:
+    """`push` is the command line's `--push`: publish.push in a config uploads nothing by itself."""
     started = time.time()
     p = cfg.publish
-    if p.push and not p.repo_id:
-        raise StageError("publish.push needs publish.repo_id (or --repo-id org/name)")
+    if p.push and not push:
+        print("publish: publish.push in the config does not upload; pass --push on the command line to upload")
+    if push and not p.repo_id:
+        raise StageError("--push needs publish.repo_id (or --repo-id org/name)")
     run = cfg.run_dir
+    adapter = run / "adapter"
+    missing = [f for f in ADAPTER_FILES if not (adapter / f).exists()]
+    if missing:
+        raise MissingStageOutput(f"{adapter}: missing {', '.join(missing)}: run the train stage first (lontar train)")
+    verify(cfg, adapter, _base_weights(cfg))
     merge = merge_wanted(cfg)
     if merge and p.merge is None:
         print("publish: the run's tokenizer adds tokens to the base, which vLLM cannot serve as a LoRA adapter: "
@@ -41,14 +59,23 @@ def run_publish(cfg: RunConfig) -> Path:
     folders["adapter"] = (p.repo_id, build_folder(cfg, run / "publish", merged_written=merge))
     folders = {k: folders[k] for k in ("adapter", "merged") if k in folders}
     inputs = [run / "adapter", run / "eval" / "results.json", run / "corpus" / "data_card.json"]
-    record_stage(cfg, "publish", inputs=[i for i in inputs if i.exists()], outputs=[f for _, f in folders.values()],
-                 started=started, extra={"repo_id": p.repo_id, "push": p.push, "merge": merge,
-                                         "folders": {k: {"path": f.name, "repo_id": r} for k, (r, f) in folders.items()}})
+
+    def record(pushed: dict[str, str], error: str | None = None) -> None:
+        # Written after the upload: a failed push is never recorded as published.
+        extra = {"repo_id": p.repo_id, "push": bool(pushed), "merge": merge,
+                 "folders": {k: {"path": f.name, "repo_id": r, **({"commit_url": pushed[k]} if k in pushed else {})}
+                             for k, (r, f) in folders.items()}}
+        if error:
+            extra["push_failed"] = error
+        record_stage(cfg, "publish", inputs=[i for i in inputs if i.exists()],
+                     outputs=[f for _, f in folders.values()], started=started, extra=extra)
+
     for kind, (_, folder) in folders.items():
         _list("hub-ready" if kind == "adapter" else "merged model", folder)
     adapter_folder = folders["adapter"][1]
     card = adapter_folder / "README.md"
-    if not p.push:
+    if not push:
+        record({})
         text = card.read_text(encoding="utf-8")
         meta, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
         print(f"publish: dry run, nothing uploaded. The card ({card}: {len(meta.splitlines())} lines of hub metadata, "
@@ -57,11 +84,15 @@ def run_publish(cfg: RunConfig) -> Path:
         print(f"publish: to upload: python scripts/publish.py --config CONFIG --repo-id {p.repo_id or 'ORG/NAME'} --push"
               + (" --merge" if merge else ""))
         return adapter_folder
-    for repo_id, folder in folders.values():
+    pushed: dict[str, str] = {}
+    for kind, (repo_id, folder) in folders.items():
         try:
             url = push_folder(folder, repo_id or "", private=p.private, revision=p.revision,
                               commit_message=p.commit_message, endpoint=p.endpoint)
         except UploadError as e:
+            record(pushed, error=str(e))
             raise StageError(str(e)) from None
+        pushed[kind] = url
         print(f"publish: uploaded {folder.name} to {url}")
+    record(pushed)
     return adapter_folder

@@ -15,6 +15,14 @@ class UploadError(LontarError):
     pass
 
 
+def _network_error(e: BaseException) -> bool:
+    """No network, a refused connection, offline mode: the user's situation, reported in one line. Matched
+    by class name, as huggingface_hub's HTTP client (httpx, httpx2) changes between its versions."""
+    return isinstance(e, (ConnectionError, TimeoutError)) or any(
+        c.__name__ in ("TransportError", "ConnectError", "TimeoutException") and c.__module__.startswith("httpx")
+        for c in type(e).__mro__)
+
+
 def check_write_access(api: HfApi, repo_id: str) -> str:
     """The account behind the token, after checking that it may write to `repo_id`'s namespace."""
     try:
@@ -22,6 +30,10 @@ def check_write_access(api: HfApi, repo_id: str) -> str:
     except HfHubHTTPError as e:
         code = e.response.status_code if e.response is not None else "?"
         raise UploadError(f"the hub refused the token (HTTP {code}): set a valid HF_TOKEN or run `hf auth login`") from None
+    except Exception as e:
+        if not _network_error(e):
+            raise
+        raise UploadError(f"cannot reach the hub to check the token: {type(e).__name__}") from None
     user = me.get("name", "?")
     role = (me.get("auth", {}).get("accessToken") or {}).get("role")
     if role == "read":
@@ -51,4 +63,9 @@ def push_folder(folder: Path, repo_id: str, *, private: bool, revision: str | No
     except HfHubHTTPError as e:
         code = e.response.status_code if e.response is not None else "?"
         raise UploadError(f"upload of {folder} to '{repo_id}' failed (HTTP {code}): {str(e).splitlines()[0]}") from None
+    except Exception as e:
+        if not _network_error(e):
+            raise
+        raise UploadError(f"upload of {folder} to '{repo_id}' failed: no connection to the hub "
+                          f"({type(e).__name__}); nothing was recorded as published") from None
     return str(info.commit_url)

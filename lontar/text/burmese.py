@@ -25,6 +25,7 @@ import re
 import unicodedata
 import warnings
 
+from lontar.errors import InvalidInput
 from lontar.text.normalize import normalize_text
 
 _MYANMAR = re.compile(r"[\u1000-\u109f]")
@@ -107,7 +108,7 @@ def normalize_burmese(text: str, threshold: float = 0.95) -> str:
     below 1 - threshold and is not converted again.
     """
     if not 0.5 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0.5, 1], got {threshold}")
+        raise InvalidInput(f"threshold must be in (0.5, 1], got {threshold}")
     for _ in range(4):
         normalized = _normalize_once(text, threshold)
         if normalized == text:

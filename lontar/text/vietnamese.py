@@ -22,6 +22,7 @@ import re
 import unicodedata
 from typing import Literal
 
+from lontar.errors import InvalidInput
 from lontar.text.normalize import normalize_text
 
 Style = Literal["old", "new"]
@@ -63,6 +64,6 @@ def _place_tone(match: re.Match[str], style: Style) -> str:
 def normalize_vietnamese(text: str, style: Style = "old") -> str:
     """`normalize_text` (NFC composes tone marks), then one tone placement for oa/oe/uy. Idempotent."""
     if style not in ("old", "new"):
-        raise ValueError(f"style must be 'old' or 'new', got {style!r}")
+        raise InvalidInput(f"style must be 'old' or 'new', got {style!r}")
     text = normalize_text(text)
     return unicodedata.normalize("NFC", _SYLLABLE.sub(lambda m: _place_tone(m, style), text))

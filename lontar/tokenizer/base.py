@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from lontar.errors import InvalidInput, MissingInput
 from lontar.tokenizer.extend_bpe import bpe_kind, tekken_to_tokenizer
 from lontar.tokenizer.extend_spm import load_proto
 from lontar.tokenizer.spm import to_fast_tokenizer
@@ -40,7 +41,7 @@ class BaseTokenizer:
             try:
                 return to_fast_tokenizer(load_proto(self.path.read_bytes()))
             except ValueError as e:
-                raise ValueError(f"{KEY}: {self.path}: {e}") from None
+                raise InvalidInput(f"{KEY}: {self.path}: {e}") from None
         if self.kind == "tekken":
             return tekken_to_tokenizer(str(self.path))
         return Tokenizer.from_file(str(self.path))
@@ -62,12 +63,12 @@ def _kind_of_file(path: Path) -> str:
     if name.endswith(".json"):
         kind = bpe_kind(json.loads(path.read_text(encoding="utf-8")))
         if kind is None:
-            raise ValueError(f"{KEY}: {path} is not a BPE tokenizer.json (for a Unigram tokenizer.json give the "
+            raise InvalidInput(f"{KEY}: {path} is not a BPE tokenizer.json (for a Unigram tokenizer.json give the "
                              "tokenizer.model instead)")
         return kind
     if ".model" in name:
         return "sentencepiece"
-    raise ValueError(f"{KEY}: cannot tell the kind of {path} (expected tokenizer.model, tokenizer.json or tekken*.json)")
+    raise InvalidInput(f"{KEY}: cannot tell the kind of {path} (expected tokenizer.model, tokenizer.json or tekken*.json)")
 
 
 def _in_folder(files: dict[str, Path | None], where: str) -> tuple[str, Path]:
@@ -82,8 +83,8 @@ def _in_folder(files: dict[str, Path | None], where: str) -> tuple[str, Path]:
     if tk:
         return "tekken", tk
     if tj:
-        raise ValueError(f"{KEY}: {where} has a tokenizer.json that is not BPE and no tokenizer.model")
-    raise ValueError(f"{KEY}: {where} has none of tokenizer.json, tokenizer.model, tekken.json")
+        raise InvalidInput(f"{KEY}: {where} has a tokenizer.json that is not BPE and no tokenizer.model")
+    raise InvalidInput(f"{KEY}: {where} has none of tokenizer.json, tokenizer.model, tekken.json")
 
 
 def resolve_base(spec: str, revision: str | None = None, dtype: str = "bfloat16") -> BaseTokenizer:
@@ -104,7 +105,7 @@ def resolve_base(spec: str, revision: str | None = None, dtype: str = "bfloat16"
         kind, file = _in_folder(files, str(path))
         return BaseTokenizer(kind, file, path, spec)
     if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
-        raise FileNotFoundError(f"{KEY}: no such file or folder: {spec}")
+        raise MissingInput(f"{KEY}: no such file or folder: {spec}")
     return _from_hub(spec, revision)
 
 
@@ -119,7 +120,7 @@ def _from_hub(repo_id: str, revision: str | None) -> BaseTokenizer:
             if isinstance(e, EntryNotFoundError) and not isinstance(e, LocalEntryNotFoundError):
                 return None  # the repository has no such file
             # offline and not cached, gated, no such repository: say which key led here
-            raise FileNotFoundError(f"{KEY}: cannot fetch {name} from the hub repository {repo_id}: {e}") from None
+            raise MissingInput(f"{KEY}: cannot fetch {name} from the hub repository {repo_id}: {e}") from None
 
     config = fetch("tokenizer_config.json")
     files: dict[str, Path | None] = {"tokenizer.json": fetch("tokenizer.json")}

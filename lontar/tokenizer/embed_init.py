@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from tokenizers import Tokenizer
+from lontar.errors import InvalidInput
 
 NEW_TOKENS_FILE = "new_tokens.json"
 
@@ -32,7 +33,7 @@ def mean_sources(base: Tokenizer, new_tokens: Sequence[tuple[int, str]]) -> list
     for token_id, token in new_tokens:
         ids = [t.id for t in base.model.tokenize(token)]
         if not ids:
-            raise ValueError(f"the base tokenizer gives no tokens for new token {token!r} (id {token_id})")
+            raise InvalidInput(f"the base tokenizer gives no tokens for new token {token!r} (id {token_id})")
         out.append({"id": token_id, "token": token, "base_ids": ids, "weights": [1.0 / len(ids)] * len(ids)})
     return out
 
@@ -73,7 +74,7 @@ def context_vectors(sequences: Iterable[Sequence[int]], vocab_size: int, *, wind
                 rows += [ids[:-d], ids[d:]]
                 cols += [ids[d:], ids[:-d]]
     if not rows:
-        raise ValueError("no co-occurrences: the corpus sample is empty")
+        raise InvalidInput("no co-occurrences: the corpus sample is empty")
     r, c = np.concatenate(rows), np.concatenate(cols)
     seen = np.unique(np.concatenate([r, c]))
     compact = np.full(vocab_size, -1, dtype=np.int64)
@@ -139,7 +140,7 @@ def read_new_tokens(path: Path) -> dict[str, Any]:
     record = json.loads(Path(path).read_text(encoding="utf-8"))
     for key in ("base_vocab_size", "vocab_size", "tokens"):
         if key not in record:
-            raise ValueError(f"{path}: missing '{key}' (written by the tokenizer stage)")
+            raise InvalidInput(f"{path}: missing '{key}' (written by the tokenizer stage)")
     return record
 
 
@@ -153,14 +154,14 @@ def init_new_embeddings(model: Any, tokens: Sequence[dict[str, Any]]) -> None:
     sources = torch.tensor([s for t in tokens for s in t["base_ids"]], dtype=torch.long)
     weights = torch.tensor([w for t in tokens for w in t["weights"]], dtype=torch.float32)
     if bool(torch.isin(sources, targets).any()):
-        raise ValueError("new-token sources must be base tokens, not other new tokens")
+        raise InvalidInput("new-token sources must be base tokens, not other new tokens")
     layers = [model.get_input_embeddings().weight]
     out = model.get_output_embeddings()
     if out is not None and out.weight.data_ptr() != layers[0].data_ptr():
         layers.append(out.weight)
     for weight in layers:
         if int(targets.max()) >= weight.shape[0]:
-            raise ValueError(f"new token id {int(targets.max())} is outside the embedding matrix ({weight.shape[0]} rows)")
+            raise InvalidInput(f"new token id {int(targets.max())} is outside the embedding matrix ({weight.shape[0]} rows)")
         gathered = weight[sources.to(weight.device)].float() * weights.to(weight.device)[:, None]
         rows = torch.zeros(len(tokens), weight.shape[1], dtype=torch.float32, device=weight.device)
         rows.index_add_(0, which.to(weight.device), gathered)

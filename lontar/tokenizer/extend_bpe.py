@@ -33,6 +33,7 @@ from typing import Any
 from tokenizers import Tokenizer, pre_tokenizers, trainers
 from tokenizers.models import BPE
 from transformers.convert_slow_tokenizer import bytes_to_unicode
+from lontar.errors import InvalidInput
 
 _BYTE_DECODER = {ch: b for b, ch in bytes_to_unicode().items()}
 _PRIVATE = (0xF0000, 0x100000)  # supplementary private use planes: stand-ins for base tokens
@@ -102,7 +103,7 @@ def _runs(pieces: list[str], byte_level: bool) -> list[list[str]]:
 def _stand_in(i: int) -> str:
     plane, offset = divmod(i, _PLANE)
     if plane >= len(_PRIVATE):
-        raise ValueError(f"more than {_PLANE * len(_PRIVATE)} distinct base tokens in the target text")
+        raise InvalidInput(f"more than {_PLANE * len(_PRIVATE)} distinct base tokens in the target text")
     return chr(_PRIVATE[plane] + offset)
 
 
@@ -268,7 +269,7 @@ def _with_specials(raw: dict[str, Any], extra: list[str], n_special: int) -> lis
         if token in present:
             continue
         if len(listed) >= n_special:
-            raise ValueError(f"no free special-token slot for {token!r} (all {n_special} are used)")
+            raise InvalidInput(f"no free special-token slot for {token!r} (all {n_special} are used)")
         listed.append({"rank": len(listed), "token_str": token, "is_control": True})
         present.add(token)
     return listed

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as spm_pb2
 
+from lontar.errors import InvalidInput
 from lontar.tokenizer.spm import coverage_chars
 
 _Piece = spm_pb2.ModelProto.SentencePiece
@@ -82,7 +83,10 @@ def train_like(
         kwargs["normalization_rule_name"] = n.name
     else:
         kwargs["normalization_rule_name"] = "identity"
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=out, **kwargs)
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=out, **kwargs)
+    except RuntimeError as e:  # e.g. a vocabulary the corpus sample cannot fill
+        raise InvalidInput(f"tokenizer: SentencePiece refused the extension: {str(e).strip()}") from None
     return load_proto(out.getvalue())
 
 
@@ -100,7 +104,7 @@ def extend(
 ) -> SpmExtension:
     """Append up to `max_new` of `target`'s pieces missing from `base`, then `special_tokens` (control)."""
     if base.trainer_spec.model_type != target.trainer_spec.model_type:
-        raise ValueError("the target model must have the base's model type")
+        raise InvalidInput("the target model must have the base's model type")
     is_bpe = base.trainer_spec.model_type == spm_pb2.TrainerSpec.BPE
     proto = spm_pb2.ModelProto()
     proto.CopyFrom(base)

@@ -17,6 +17,7 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
+from lontar.errors import InvalidInput, MissingInput
 from lontar.fields import get_field
 from lontar.langs import get_lang, normalizer_for
 from lontar.text.syllables import units
@@ -83,7 +84,7 @@ def fertility(tokenizer: Any, texts: Iterable[str], lang: str | None = None, bat
     finally:
         tok.encode_special_tokens = split
     if not tokens:
-        raise ValueError("fertility needs at least one non-empty text")
+        raise InvalidInput("fertility needs at least one non-empty text")
     return {
         "docs": docs, "chars": chars, "bytes": nbytes, "tokens": tokens, "units": n_units, "unit": unit,
         "tokens_per_char": round(tokens / chars, 4),
@@ -104,7 +105,7 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
     for lang in langs:
         path = Path(path_pattern.format(lang=lang))
         if not path.is_file():
-            raise FileNotFoundError(f"tokenizer.report.parallel.path: no file for lang '{lang}': {path}")
+            raise MissingInput(f"tokenizer.report.parallel.path: no file for lang '{lang}': {path}")
         normalize = normalizer_for(lang)
         texts: list[str | None] = []
         with path.open(encoding="utf-8") as f:
@@ -116,11 +117,11 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
         raw[lang] = texts
     sizes = {lang: len(t) for lang, t in raw.items()}
     if len(set(sizes.values())) > 1:
-        raise ValueError(f"tokenizer.report.parallel: files are not parallel (records per lang: {sizes})")
+        raise InvalidInput(f"tokenizer.report.parallel: files are not parallel (records per lang: {sizes})")
     n = next(iter(sizes.values()), 0)
     keep = [i for i in range(n) if all(raw[lang][i] is not None for lang in raw)]
     if not keep:
-        raise ValueError(f"tokenizer.report.parallel: no record has all of text_fields {text_fields} in every language")
+        raise InvalidInput(f"tokenizer.report.parallel: no record has all of text_fields {text_fields} in every language")
     return {lang: [texts[i] for i in keep] for lang, texts in raw.items()}  # type: ignore[misc]
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from lontar.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def plan(counts: dict[str, tuple[int, int]], alpha: float, max_lines: int = 0) -
     """Sampling rate per language from its (lines, chars); `max_lines` caps the expected total (0: no cap)."""
     counts = {lang: (n, c) for lang, (n, c) in counts.items() if n > 0 and c > 0}
     if not counts:
-        raise ValueError("no text to train a tokenizer on")
+        raise InvalidInput("no text to train a tokenizer on")
     total_chars = sum(c for _, c in counts.values())
     total_lines = sum(n for n, _ in counts.values())
     scores = {lang: c**alpha for lang, (_, c) in counts.items()}

@@ -19,6 +19,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as spm_pb2
@@ -26,6 +27,7 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_
 from tokenizers.models import BPE, Unigram
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import generate_merges
+from lontar.errors import InvalidInput
 
 UNK, BOS, EOS, PAD = "<unk>", "<s>", "</s>", "<pad>"
 _META = "▁"  # SentencePiece's visible stand-in for " "
@@ -72,7 +74,7 @@ def train_sentencepiece(
     downstream code sees (a `TokenizersBackend`, v5's `PreTrainedTokenizerFast`).
     """
     if model_type not in ("unigram", "bpe"):
-        raise ValueError(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
+        raise InvalidInput(f"model_type must be 'unigram' or 'bpe', got {model_type!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -87,26 +89,14 @@ def train_sentencepiece(
         required += coverage_chars(kept, script_coverage)
         lines = iter(kept)
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=lines,
-        model_writer=model,
-        model_type=model_type,
-        vocab_size=vocab_size,
-        character_coverage=character_coverage,
-        byte_fallback=byte_fallback,
-        split_digits=split_digits,
-        max_sentence_length=max_sentence_length,
-        user_defined_symbols=list(user_defined_symbols),
-        control_symbols=list(special_tokens),
-        required_chars=required,
-        normalization_rule_name="identity",
-        remove_extra_whitespaces=False,
-        add_dummy_prefix=False,
-        unk_id=0, bos_id=1, eos_id=2, pad_id=3,
-        unk_piece=UNK, bos_piece=BOS, eos_piece=EOS, pad_piece=PAD,
-        num_threads=num_threads,
-        minloglevel=2,
-    )
+    try:
+        _train(model, lines, model_type=model_type, vocab_size=vocab_size, character_coverage=character_coverage,
+               byte_fallback=byte_fallback, split_digits=split_digits, max_sentence_length=max_sentence_length,
+               user_defined_symbols=user_defined_symbols, special_tokens=special_tokens, required=required,
+               num_threads=num_threads)
+    except RuntimeError as e:  # SentencePiece reports a vocabulary the corpus cannot fill this way
+        raise InvalidInput(f"tokenizer.vocab_size {vocab_size}: SentencePiece refused: {str(e).strip()}") from None
+
     proto = spm_pb2.ModelProto()
     proto.ParseFromString(model.getvalue())
     return save_hf(proto, out_dir, chat_template=chat_template, model_max_length=model_max_length)
@@ -160,7 +150,7 @@ def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
     """
     spec, norm = proto.trainer_spec, proto.normalizer_spec
     if norm.name not in ("identity", "") or norm.remove_extra_whitespaces or spec.treat_whitespace_as_suffix:
-        raise ValueError(
+        raise InvalidInput(
             f"only identity-normalized SentencePiece models without whitespace squeezing are supported "
             f"(got normalizer {norm.name!r}, remove_extra_whitespaces={norm.remove_extra_whitespaces})")
     dummy_prefix = norm.add_dummy_prefix
@@ -175,7 +165,7 @@ def to_fast_tokenizer(proto: spm_pb2.ModelProto) -> Tokenizer:
             vocab, merges, unk_token=spec.unk_piece, fuse_unk=True, byte_fallback=spec.byte_fallback
         )
     else:
-        raise ValueError(f"unsupported sentencepiece model type {spec.model_type}")
+        raise InvalidInput(f"unsupported sentencepiece model type {spec.model_type}")
 
     tokenizer = Tokenizer(model)
     splits = []
@@ -204,7 +194,7 @@ def coverage_chars(lines: Iterable[str], coverage: Mapping[str, float]) -> str:
     ranges = {lang.script: lang.script_ranges for lang in LANGS.values()}
     unknown = sorted(set(coverage) - set(ranges))
     if unknown:
-        raise ValueError(f"unknown scripts {unknown} (known: {', '.join(sorted(ranges))})")
+        raise InvalidInput(f"unknown scripts {unknown} (known: {', '.join(sorted(ranges))})")
     counts: Counter[str] = Counter()
     for line in lines:
         counts.update(line)
@@ -257,3 +247,28 @@ def reservoir_sample(items: Iterable[str], k: int, rng: random.Random) -> list[s
         elif (j := rng.randrange(i + 1)) < k:
             sample[j] = item
     return sample
+
+
+def _train(model: io.BytesIO, lines: Iterator[str], *, model_type: str, vocab_size: int, character_coverage: float,
+           byte_fallback: bool, split_digits: bool, max_sentence_length: int, user_defined_symbols: Any,
+           special_tokens: Any, required: str, num_threads: int) -> None:
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=lines,
+        model_writer=model,
+        model_type=model_type,
+        vocab_size=vocab_size,
+        character_coverage=character_coverage,
+        byte_fallback=byte_fallback,
+        split_digits=split_digits,
+        max_sentence_length=max_sentence_length,
+        user_defined_symbols=list(user_defined_symbols),
+        control_symbols=list(special_tokens),
+        required_chars=required,
+        normalization_rule_name="identity",
+        remove_extra_whitespaces=False,
+        add_dummy_prefix=False,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=3,
+        unk_piece=UNK, bos_piece=BOS, eos_piece=EOS, pad_piece=PAD,
+        num_threads=num_threads,
+        minloglevel=2,
+    )

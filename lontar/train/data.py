@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import torch
 
 from lontar.corpus.shards import iter_texts, split_files
-from lontar.errors import DataError
+from lontar.errors import DataError, MissingInput
 from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_per_block, document_segment,
                                   document_start_id, pack_segments, real_tokens_per_block, targets_per_block, to_batch)
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
@@ -71,7 +71,7 @@ def read_texts(path: str, text_field: str = "text", limit: int | None = None) ->
         return
     files = sorted(glob.glob(path, recursive=True))
     if not files:
-        raise FileNotFoundError(f"no file matches '{path}'")
+        raise MissingInput(f"no file matches '{path}'")
     n = 0
     for f in files:
         if f.endswith(".parquet"):

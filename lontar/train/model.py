@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
+from lontar.errors import InvalidInput, MissingInput, StageError
 from lontar.config import RunConfig
 from lontar.train.gguf import converted_dir, is_gguf
 from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, init_new_embeddings, read_new_tokens
@@ -26,7 +27,7 @@ from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, init_new_embeddings, re
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-class MissingStageOutput(FileNotFoundError):
+class MissingStageOutput(MissingInput):
     """An earlier stage's output is missing; the message says which stage to run."""
 
 
@@ -130,12 +131,12 @@ def quantization_kwargs(m: Any) -> dict[str, Any]:
     if not getattr(m, "load_in_4bit", False):
         return {}
     if not torch.cuda.is_available():
-        raise RuntimeError("model.load_in_4bit (QLoRA) needs a CUDA GPU: bitsandbytes 4-bit kernels do not run "
+        raise StageError("model.load_in_4bit (QLoRA) needs a CUDA GPU: bitsandbytes 4-bit kernels do not run "
                            "here; set model.load_in_4bit: false to train in " + m.dtype)
     import importlib.util
 
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise RuntimeError("model.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes")
+        raise StageError("model.load_in_4bit (QLoRA) needs bitsandbytes: pip install bitsandbytes")
     from transformers import BitsAndBytesConfig
 
     return {"quantization_config": BitsAndBytesConfig(
@@ -168,9 +169,9 @@ def check_extension(record: dict[str, Any], rows: int, vocab: int, cfg: RunConfi
     """The recorded extension must fit this model: its base ids inside the model's own rows."""
     where = cfg.run_dir / "tokenizer" / NEW_TOKENS_FILE
     if record["vocab_size"] != vocab:
-        raise ValueError(f"{where}: records a vocabulary of {record['vocab_size']:,} but the run's tokenizer has "
+        raise InvalidInput(f"{where}: records a vocabulary of {record['vocab_size']:,} but the run's tokenizer has "
                          f"{vocab:,}: rerun the tokenizer stage")
     if record["base_vocab_size"] > rows:
-        raise ValueError(f"{where}: tokenizer.base {record.get('base')!r} has {record['base_vocab_size']:,} ids but "
+        raise InvalidInput(f"{where}: tokenizer.base {record.get('base')!r} has {record['base_vocab_size']:,} ids but "
                          f"model.name_or_path {cfg.model.name_or_path!r} has {rows:,} embedding rows: the tokenizer "
                          "must extend the model's own tokenizer")

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from lontar.errors import InvalidInput
 
 START, LOSS, PAD = np.uint8(1), np.uint8(2), np.uint8(4)
 IGNORE = -100
@@ -93,7 +94,7 @@ def pack_segments(segments: Iterable[Segment], block_size: int, pad_id: int, *, 
     are complete; otherwise every open block is closed (padded) at the end.
     """
     if block_size < 2:
-        raise ValueError("block_size must be at least 2")
+        raise InvalidInput("block_size must be at least 2")
     done_ids: list[np.ndarray] = []
     done_flags: list[np.ndarray] = []
     bins: list[list[tuple[np.ndarray, np.ndarray]]] = []

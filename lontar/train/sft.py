@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lontar.errors import LontarError
+from lontar.errors import LontarError, MissingInput
 from lontar.train.packing import Segment
 
 ROLES = ("system", "user", "assistant")
@@ -34,7 +34,7 @@ def read_records(pattern: str, limit: int | None = None) -> Iterator[tuple[str, 
     """(file, line, parsed record or the ChatFormatError of an unparsable line, raw line) per non-empty line."""
     files = sorted(glob.glob(pattern, recursive=True))
     if not files:
-        raise FileNotFoundError(f"no file matches '{pattern}'")
+        raise MissingInput(f"no file matches '{pattern}'")
     n = 0
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:

@@ -55,6 +55,7 @@ def extended_run(tmp_path):
         "name": "ext", "output_dir": str(tmp_path / "runs"),
         "tokenizer": {"mode": "extend", "base": str(base)},
         "model": {"name_or_path": str(base), "hub_id": "sea-lab/tiny-base", "tokenizer": "run", "dtype": "float32"},
+        "publish": {"allow_empty_results": True},  # no eval in this run
     })
     make_adapter(cfg, cfg.run_dir / "adapter")
     return cfg
