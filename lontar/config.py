@@ -21,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from lontar import safe_yaml
 from lontar.errors import ConfigError  # re-exported: callers import it from here too
 
 
@@ -608,12 +609,7 @@ class RunConfig(_Strict):
 def _read_yaml(path: Path, origin: str | None) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{origin + ': ' if origin else ''}config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    data = safe_yaml.load_file(path)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -735,7 +731,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"--set {text}: bad key '{key}'")
     try:
-        value = yaml.safe_load(raw) if raw else ""
+        value = safe_yaml.load(raw) if raw else ""
+    except safe_yaml.YamlLimitError as e:
+        raise ConfigError(f"--set {key}: {e.problem}") from None
     except yaml.YAMLError:
         value = raw
     return key.split("."), value

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 
+from lontar import safe_yaml
 from lontar.config import ConfigError
 from lontar.eval.sources import DataContext
 from lontar.eval.task import Task
@@ -58,7 +58,7 @@ class SeahelmTemplates:
             from lontar.eval.sources import MissingData
 
             raise MissingData(f"{where}.config: SEA-HELM config not found: {path}")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_yaml.load_file(path) or {}
         try:
             t = data[spec.task]["languages"][task.lang]["prompt_template"]
             return cls(t["preamble"], t["task_template"], t["answer_template"], t["answer_tag"])

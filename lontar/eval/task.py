@@ -20,17 +20,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from jinja2 import StrictUndefined, TemplateError, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateError, Undefined
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lontar.errors import InvalidInput
+from lontar import safe_yaml
 from lontar.config import ConfigError
+from lontar.eval import sandbox
 
 REPO_TASKS = Path(__file__).resolve().parents[2] / "configs" / "tasks"
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+_ENV = sandbox.ENV
 
 
 @lru_cache(maxsize=4096)
@@ -124,9 +124,14 @@ GEN_METRICS = {"exact_match", "f1", "chrf", "chrf_syllables", "bleu", "bleu_syll
 BPB_METRICS = {"bits_per_byte", "bits_per_char"}
 
 
+# Task and benchmark names become file names (eval/cache/<ckpt>/<task>.json, plots/<benchmark>.png):
+# no separators, no leading dot, so a task file cannot write outside the run.
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
 class Task(_Strict):
-    task: str
-    benchmark: str
+    task: str = Field(pattern=NAME_PATTERN)
+    benchmark: str = Field(pattern=NAME_PATTERN)
     lang: str  # the language scored (lontar.langs code); '*' for a multilingual corpus, split per document
     output: Literal["multiple_choice", "generate", "bpb"]
     source: SourceSpec
@@ -223,7 +228,7 @@ class Task(_Strict):
 
     def _run(self, key: str, fn: Any, doc: dict[str, Any]) -> Any:
         try:
-            value = fn.render(**doc) if hasattr(fn, "render") else fn(**doc)
+            value = sandbox.render(fn, doc) if hasattr(fn, "render") else sandbox.evaluate(fn, doc)
             if isinstance(value, Undefined):
                 value._fail_with_undefined_error()
             return value
@@ -322,12 +327,7 @@ def _read_tree(path: Path, seen: tuple[Path, ...] = (), read: list[Path] | None 
     if not path.is_file():
         where = f"{seen[-1]}: include: " if seen else ""
         raise ConfigError(f"{where}task file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise ConfigError(f"{path}{':' + str(mark.line + 1) if mark else ''}: invalid YAML: "
-                          f"{getattr(e, 'problem', e)}") from None
+    data = safe_yaml.load_file(path) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a task file must be a mapping of keys")
     if read is not None:
