@@ -243,6 +243,8 @@ class CorpusConfig(_Strict):
     executor: Literal["local", "ray"] = "local"
     lang: str | None = None
     max_reject_fraction: float = Field(0.5, ge=0, le=1)
+    # Raw bytes a rejected record keeps in rejected/ (text, or base64 when not UTF-8); beyond, a sha256.
+    reject_raw_bytes: int = Field(65536, ge=0)
     ray_address: str | None = None  # e.g. "auto" or "ray://head:10001"; default RAY_ADDRESS, else a local Ray
     sources: list[SourceConfig] = Field(default_factory=lambda: [SourceConfig(type="rdlab")])
     validation_fraction: float = Field(0.01, gt=0, lt=1)

@@ -9,18 +9,22 @@ and an evaluation can stop with one line naming the file and line.
 
 from __future__ import annotations
 
+import base64
 import bz2
 import csv
 import glob
 import gzip
+import hashlib
 import io
 import json
 import lzma
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+MAX_JSON_BYTES = 1 << 30  # a whole-file JSON array is read into memory; larger ones must be JSON Lines
 FORMATS = ("jsonl", "json", "csv", "tsv", "parquet")
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
@@ -28,6 +32,38 @@ _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "cs
 
 # (where, row or None, problem ("" when the row is good), raw text for a reject)
 Row = tuple[str, Any, str, str]
+
+# A record larger than this is set aside before it is decoded or parsed: a 50 MB "line" would otherwise
+# go through JSON parsing and every text step before a length filter saw it.
+MAX_RECORD_BYTES = 8 << 20
+# Raw bytes a reject keeps; beyond it, the first bytes and the hash of the whole record.
+RAW_KEEP_BYTES = 64 << 10
+# What a file that stops being readable part-way raises: a cut gzip/bz2/xz stream, a damaged Parquet
+# footer, an I/O error. The records before the cut were already yielded; the rest is one reject.
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
+def raw_fields(raw: bytes | str, limit: int = RAW_KEEP_BYTES) -> dict[str, Any]:
+    """A rejected record's bytes for `rejected/`: text when they are UTF-8, base64 otherwise, whole up
+    to `limit`, else the first `limit` bytes with the size and sha256 of the whole."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    out: dict[str, Any] = {}
+    kept = data[:limit]
+    if len(data) > limit:
+        out.update(raw_truncated=True, raw_bytes=len(data), raw_sha256=hashlib.sha256(data).hexdigest())
+    try:
+        out["raw"] = kept.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if len(data) > limit and e.start >= len(kept) - 3 and e.reason == "unexpected end of data":
+            out["raw"] = kept[: e.start].decode("utf-8", "replace")  # a character cut at the limit
+        else:
+            out["raw"], out["raw_encoding"] = base64.b64encode(kept).decode("ascii"), "base64"
+    return out
+
+
+def _read_error(path: Path, e: BaseException) -> str:
+    first = str(e).splitlines()[0][:200] if str(e) else ""
+    return f"unreadable from here on ({type(e).__name__}{': ' + first if first else ''}); earlier records kept"
 
 
 def source_files(pattern: str) -> list[Path]:
@@ -66,22 +102,45 @@ def open_binary(path: Path) -> Iterator[IO[bytes]]:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[str, str | None, str]]:
-    """(where, line, problem) for every line of a file; line is None when it is not UTF-8.
+    """(where, line, problem) for every line of a file; line is None when it is not usable text (the
+    problem says why; `iter_raw_lines` gives the bytes too).
 
     Lines end at LF, CRLF or a lone CR (old Mac files), so a CR-terminated file is not one line."""
-    with open_binary(path) as f:
-        pieces = (p for chunk in f for p in chunk.rstrip(b"\n").removesuffix(b"\r").split(b"\r"))
-        for i, raw in enumerate(pieces, 1):
-            try:
-                yield f"{path}:{i}", raw.decode("utf-8"), ""
-            except UnicodeDecodeError as e:
-                yield f"{path}:{i}", None, f"invalid UTF-8 at byte {e.start}"
+    for where, raw, problem in iter_raw_lines(path):
+        if problem:
+            yield where, None, problem
+            continue
+        try:
+            yield where, raw.decode("utf-8"), ""
+        except UnicodeDecodeError:
+            yield where, None, "invalid UTF-8"
+
+
+def iter_raw_lines(path: Path) -> Iterator[tuple[str, bytes, str]]:
+    """(where, bytes, problem) for every line; problem is "" for a line to decode, else why it is set
+    aside (too large, or the file cannot be read past this point)."""
+    i = 0
+    try:
+        with open_binary(path) as f:
+            pieces = (p for chunk in f for p in chunk.rstrip(b"\n").removesuffix(b"\r").split(b"\r"))
+            for i, raw in enumerate(pieces, 1):
+                if len(raw) > MAX_RECORD_BYTES:
+                    yield f"{path}:{i}", raw, f"record larger than {MAX_RECORD_BYTES:,} bytes"
+                else:
+                    yield f"{path}:{i}", raw, ""
+    except _READ_ERRORS as e:
+        yield f"{path}:{i + 1}", b"", _read_error(path, e)
 
 
 def _jsonl(path: Path) -> Iterator[Row]:
-    for where, line, problem in iter_lines(path):
-        if line is None:
-            yield where, None, problem, ""
+    for where, raw, problem in iter_raw_lines(path):
+        if problem:
+            yield where, None, problem, raw
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield where, None, "invalid UTF-8", raw
             continue
         if not line.strip():
             continue
@@ -98,11 +157,14 @@ def _jsonl(path: Path) -> Iterator[Row]:
 def _json(path: Path) -> Iterator[Row]:
     """A JSON array of objects (or an object holding one under `data`); JSON Lines also accepted."""
     with open_binary(path) as f:
-        blob = f.read()
+        blob = f.read(MAX_JSON_BYTES + 1)
+    if len(blob) > MAX_JSON_BYTES:
+        yield str(path), None, f"a JSON array file larger than {MAX_JSON_BYTES:,} bytes: use JSON Lines", blob[:RAW_KEEP_BYTES]
+        return
     try:
         data = json.loads(blob.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        yield str(path), None, f"invalid UTF-8 at byte {e.start}", blob[:2000].decode("utf-8", "replace")
+    except UnicodeDecodeError:
+        yield str(path), None, "invalid UTF-8", blob
         return
     except json.JSONDecodeError:  # JSON Lines under a .json name (common on the hub)
         yield from _jsonl(path)
@@ -218,8 +280,25 @@ def _parquet(path: Path, columns: list[str] | None) -> Iterator[Row]:
 
 def iter_rows(path: Path, fmt: str | None = None, *, columns: list[str] | None = None) -> Iterator[Row]:
     """Every record of one file in stored order, as (where, row, problem, raw); `fmt` defaults to the
-    format the name implies. `columns` limits what Parquet reads."""
+    format the name implies. `columns` limits what Parquet reads. `raw` is text, or bytes where the
+    record is not UTF-8 (see `raw_fields`). A file that cannot be read past some point yields the
+    records before it and then one problem row."""
     path = Path(path)
+    try:
+        yield from _iter_rows(path, fmt, columns)
+    except _READ_ERRORS + _arrow_errors() as e:
+        yield str(path), None, _read_error(path, e), ""
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import pyarrow
+    except ImportError:
+        return ()
+    return (pyarrow.ArrowException,)
+
+
+def _iter_rows(path: Path, fmt: str | None, columns: list[str] | None) -> Iterator[Row]:
     fmt = fmt or format_of(path)
     if fmt == "jsonl":
         yield from _jsonl(path)

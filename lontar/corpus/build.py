@@ -34,15 +34,17 @@ from lontar.corpus.sources import iter_source, rdlab_path, source_files
 from lontar.corpus.steps import build_steps, split_of, text_hash
 from lontar.corpus.tokens import load_token_counter
 from lontar.errors import ConfigError, DataError
+from lontar.records import RAW_KEEP_BYTES, raw_fields
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 from lontar.rundir import corpus_hash, run_lock, write_stamp
 
 
 
-def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: Counter) -> Iterator[list[dict[str, Any]]]:
+def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: Counter,
+            raw_limit: int = RAW_KEEP_BYTES) -> Iterator[list[dict[str, Any]]]:
     """Chunks of good records; malformed records go straight to the rejects, counted."""
     chunk: list[dict[str, Any]] = []
-    for ok, item in iter_source(src):
+    for ok, item in iter_source(src, raw_limit):
         counts["read"] += 1
         if not ok:
             counts[item["reason"]] += 1
@@ -72,25 +74,44 @@ def _signature(cfg: RunConfig, src: SourceConfig, code: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _dedup_and_write(table_rows: list[dict[str, Any]], seen: set[str], dedup: StepStats, writers: dict[str, ShardWriter],
-                     rejects: RejectWriter, validation_fraction: float, summary: Counter, lengths: list[int],
-                     near: NearDedup | None) -> None:
+class Duplicates:
+    """Which documents were kept, to name the kept twin of each duplicate in `duplicates/`."""
+
+    def __init__(self, writer: RejectWriter) -> None:
+        self.writer = writer
+        self.kept: dict[str, str] = {}  # doc id -> where the kept one came from
+        self.near_ids: list[str] = []  # doc ids in the order NearDedup saw them
+
+    def add(self, r: dict[str, Any], doc_id: str, kind: str, twin: str) -> None:
+        self.writer.add({"source": r["source"], "line": r["line"], "kind": kind, "id": doc_id,
+                         "kept_id": twin, "kept_line": self.kept.get(twin)})
+
+
+def _dedup_and_write(table_rows: list[dict[str, Any]], seen: Duplicates, dedup: StepStats,
+                     writers: dict[str, ShardWriter], rejects: RejectWriter, validation_fraction: float,
+                     summary: Counter, lengths: list[int], near: NearDedup | None,
+                     raw_limit: int = RAW_KEEP_BYTES) -> None:
     kept = [r for r in table_rows if r["reason"] is None]
     for r in table_rows:
         if r["reason"] is not None:
             rejects.add({"source": r["source"], "line": r["line"], "step": r["step"], "reason": r["reason"],
-                         "raw": r["text"][:2000]})
+                         **raw_fields(r["text"], raw_limit)})
     dedup.count_in([r["text"] for r in kept])
     survivors = []
     for r in kept:
         doc_id = text_hash(r["text"])
-        if doc_id in seen:
+        if doc_id in seen.kept:
             dedup.counts["exact duplicates"] += 1
+            seen.add(r, doc_id, "exact", doc_id)
             continue
-        seen.add(doc_id)
-        if near is not None and near.add(r["text"], r["lang"]) is not None:
-            dedup.counts["near duplicates"] += 1
-            continue
+        seen.kept[doc_id] = r["line"]
+        if near is not None:
+            twin = near.add(r["text"], r["lang"])
+            seen.near_ids.append(doc_id)
+            if twin is not None:
+                dedup.counts["near duplicates"] += 1
+                seen.add(r, doc_id, "near", seen.near_ids[twin])
+                continue
         survivors.append(r["text"])
         split = split_of(doc_id, validation_fraction)
         writers[split].add({"id": doc_id, "text": r["text"], "source": r["source"], "lang": r["lang"]})
@@ -162,7 +183,7 @@ def _process_sources(cfg: RunConfig, steps: list[Step], work_dir: Path,
             counts: Counter = Counter()
             signature = _signature(cfg, src, code)
             chunk_paths.append([])
-            for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts)):
+            for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts, c.reject_raw_bytes)):
                 path = work_dir / f"{i:03d}-{j:05d}.parquet"
                 marker = path.with_suffix(".done")
                 if marker.exists() and marker.read_text() == signature and path.exists():
@@ -227,9 +248,9 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     writers = {"train": ShardWriter(natural_dir if mixing_on else out_dir, "train", c.shard_docs),
                "validation": ShardWriter(out_dir, "validation", c.shard_docs)}
     rejects = RejectWriter(out_dir / "rejected" / "rejected-00000.jsonl")
+    seen = Duplicates(RejectWriter(out_dir / "duplicates" / "duplicates-00000.jsonl"))
     steps = build_steps(c)
     names = [s.name for s in steps]
-    seen: set[str] = set()
     per_source, summary, lengths = [], Counter(), []
     nd = c.near_dedup
     near = NearDedup.from_config(nd) if nd.enabled else None
@@ -253,7 +274,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
             if line_counts is not None:
                 _strip_rows(rows, line_counts, bp, src_stats["boilerplate"])
             _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths,
-                             near)
+                             near, c.reject_raw_bytes)
         read_rejects = {k: v for k, v in counts.items() if k != "read"}
         step_rejects: Counter = Counter()
         for st in src_stats.values():
@@ -272,6 +293,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
             all_stats[name].merge(st)
     closed = {s: w.close() for s, w in writers.items()}
     rejects.close()
+    seen.writer.close()
     splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in writers}
     mixing = None
     if mixing_on and splits["train"]["docs"]:

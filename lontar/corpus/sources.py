@@ -8,15 +8,18 @@ can be found again.
 from __future__ import annotations
 
 import importlib.metadata
+import lzma
 import pickle
+import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lontar.errors import InvalidInput, MissingInput
+from lontar.errors import DataError, InvalidInput, MissingInput
 from lontar.config import SourceConfig
 from lontar.fields import get_field
-from lontar.records import iter_lines, iter_rows, open_binary, source_files
+from lontar.records import RAW_KEEP_BYTES, iter_raw_lines, iter_rows, open_binary, raw_fields, source_files
 
 __all__ = ["iter_source", "open_binary", "rdlab_path", "read_rdlab", "source_files"]  # open_binary, source_files: re-exported
 
@@ -53,13 +56,16 @@ def read_rdlab(path: Path) -> list[str]:
     return data
 
 
-def _safe_raw(raw: Any) -> str:
-    """The raw record as text for `rejected/`: never raises (lone surrogates escaped, deep nesting cut)."""
+def _safe_raw(raw: Any) -> str | bytes:
+    """The raw record as text or bytes for `rejected/` (see `raw_fields`): never raises (lone surrogates
+    escaped, deep nesting cut)."""
+    if isinstance(raw, (bytes, bytearray)):
+        return bytes(raw)
     try:
         text = raw if isinstance(raw, str) else repr(raw)
     except RecursionError:
         text = f"<{type(raw).__name__} nested too deeply to print>"
-    return text[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _reject(src: SourceConfig, where: str, reason: str, raw: Any) -> dict[str, Any]:
@@ -77,8 +83,8 @@ def _text_item(src: SourceConfig, where: str, value: Any, raw: Any) -> Item:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:  # JSON "\ud800": a lone surrogate no UTF-8 writer can store
-        return False, _reject(src, where, f"lone surrogate U+{ord(value[e.start]):04X} in '{src.text_field}' "
-                                          f"at character {e.start}", raw)
+        return False, {**_reject(src, where, f"lone surrogate in '{src.text_field}'", raw),
+                       "detail": f"U+{ord(value[e.start]):04X} at character {e.start}"}
     return True, _record(src, where, value)
 
 
@@ -89,10 +95,13 @@ def _from_object(src: SourceConfig, where: str, obj: Any, raw: Any) -> Item:
     return _text_item(src, where, get_field(obj, src.text_field), raw)
 
 
-def iter_source(src: SourceConfig) -> Iterator[Item]:
-    """Yield (ok, record-or-reject) in a stable order, stopping after `max_docs` good records."""
+def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES) -> Iterator[Item]:
+    """Yield (ok, record-or-reject) in a stable order, stopping after `max_docs` good records. A reject
+    keeps its raw bytes up to `raw_limit` (text, or base64 when not UTF-8), and a hash beyond."""
     n = 0
     for ok, item in _READERS[src.type](src):
+        if not ok:
+            item.update(raw_fields(item.pop("raw"), raw_limit))
         yield ok, item
         n += ok
         if src.max_docs and n >= src.max_docs:
@@ -109,15 +118,16 @@ def _read_rdlab(src: SourceConfig) -> Iterator[Item]:
             yield False, _reject(src, where, f"not a string: {type(item).__name__}", item)
 
 
-def _lines(src: SourceConfig) -> Iterator[tuple[str, str | None, str]]:
-    """(where, line, problem) for every line of every matched file; line is None when not UTF-8."""
-    for path in source_files(src.path or ""):
-        yield from iter_lines(path)
-
-
 def _read_text(src: SourceConfig) -> Iterator[Item]:
-    for where, line, problem in _lines(src):
-        yield (True, _record(src, where, line)) if line is not None else (False, _reject(src, where, problem, ""))
+    for path in source_files(src.path or ""):
+        for where, raw, problem in iter_raw_lines(path):
+            if not problem:
+                try:
+                    yield True, _record(src, where, raw.decode("utf-8"))
+                    continue
+                except UnicodeDecodeError:
+                    problem = "invalid UTF-8"
+            yield False, _reject(src, where, problem, raw)
 
 
 def _rows(src: SourceConfig, fmt: str, columns: list[str] | None = None) -> Iterator[Item]:
@@ -149,8 +159,12 @@ def _read_hf(src: SourceConfig) -> Iterator[Item]:
     """A Hugging Face dataset by hub id or local directory, streamed (nothing is downloaded whole)."""
     import datasets
 
-    ds = datasets.load_dataset(src.dataset, name=src.config, split=src.split, revision=src.revision,
-                               streaming=src.streaming)
+    try:
+        ds = datasets.load_dataset(src.dataset, name=src.config, split=src.split, revision=src.revision,
+                                   streaming=src.streaming)
+    except (OSError, ValueError, ConnectionError) as e:  # offline, no such dataset/config/split, a bad folder
+        raise DataError(f"corpus source {src.label}: cannot load dataset '{src.dataset}': {type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}") from None
     for i, row in enumerate(ds):
         where = f"{src.dataset}[{src.split}]#{i}"
         yield _from_object(src, where, row, row)
@@ -160,13 +174,18 @@ def _read_wikipedia(src: SourceConfig) -> Iterator[Item]:
     from lontar.corpus.wikipedia import iter_pages
 
     for path in source_files(src.path or ""):
-        with open_binary(path) as f:
-            for page in iter_pages(f):
-                where = f"{path}#{page['id']}"
-                if page["error"]:
-                    yield False, _reject(src, where, page["error"], page["title"])
-                else:
-                    yield True, _record(src, where, page["text"])
+        last = "start"
+        try:
+            with open_binary(path) as f:
+                for page in iter_pages(f):
+                    where = last = f"{path}#{page['id']}"
+                    if page["error"]:
+                        yield False, _reject(src, where, page["error"], page["title"])
+                    else:
+                        yield True, _record(src, where, page["text"])
+        except (ET.ParseError, OSError, EOFError, zlib.error, lzma.LZMAError) as e:  # a cut or damaged dump
+            yield False, {**_reject(src, f"{path}#after-{last}", "unreadable from here on (truncated or damaged "
+                                    "XML); earlier pages kept", ""), "detail": str(e)[:200]}
 
 
 _READERS = {

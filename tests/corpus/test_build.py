@@ -229,7 +229,7 @@ def test_bad_records_are_set_aside_one_by_one_and_counted(tmp_path, khmer_senten
     csv_path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     card = build_corpus(_config(tmp_path, [{"type": "jsonl", "path": str(jsonl)}, {"type": "csv", "path": str(csv_path)}]))
     a, b = card["sources"]
-    assert a["read"] == 102 and a["rejected"] == {"lone surrogate U+D800 in 'text' at character 5": 1,
+    assert a["read"] == 102 and a["rejected"] == {"lone surrogate in 'text'": 1,  # the kind; the place in "detail"
                                                   "bad JSON: nested too deeply": 1}
     assert b["read"] == 100 and b["rejected"] == {"bad CSV: unterminated quote": 1}
     for s in (a, b):
@@ -237,6 +237,7 @@ def test_bad_records_are_set_aside_one_by_one_and_counted(tmp_path, khmer_senten
         assert s["kept"] + s["duplicates"] == s["read"] - 2 + (s is b)
     rejected = (cfg_dir := tmp_path / "runs" / "c" / "corpus" / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8")
     assert cfg_dir.exists() and "\\ud800" in rejected and "an unterminated quote" in rejected
+    assert '"detail": "U+D800 at character 5"' in rejected
 
 
 def test_documents_converted_from_zawgyi_are_counted(tmp_path):
