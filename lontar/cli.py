@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from lontar.config import RunConfig, load_config
 from lontar.errors import LontarError, StageError, storage_errors  # noqa: F401  (StageError re-exported)
-from lontar.rundir import run_lock
+from lontar.rundir import remove_partials, run_lock
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
@@ -87,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
         lock = run_lock(cfg.run_dir, args.stage) if args.stage not in ("audit", "plan") else nullcontext()
-        with storage_errors(str(cfg.run_dir)), lock:
+        # The outer check catches a run folder that cannot even be created; the inner one cleans up
+        # while the lock is still held.
+        with storage_errors(str(cfg.run_dir)), lock, \
+                storage_errors(str(cfg.run_dir), cleanup=lambda: remove_partials(cfg.run_dir)):
             if args.stage == "plan":  # reads configs only
                 run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
             elif args.stage == "publish":  # the upload switch comes from the command line only

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 MAX_MESSAGE_CHARS = 500
@@ -57,18 +57,21 @@ class StorageError(StageError):
 
 # errno values that mean "the storage refused", which a user fixes by freeing space or choosing another
 # output_dir; any other OSError is unexpected and keeps its traceback.
-STORAGE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EROFS", "EACCES", "EPERM", "EDQUOT", "EFBIG")
+STORAGE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EROFS", "EACCES", "EPERM", "EDQUOT", "EFBIG", "ENOTDIR")
                            if hasattr(errno, n))
 
 
 @contextmanager
-def storage_errors(what: str = "") -> Iterator[None]:
-    """Turn a refused write into a one-line StorageError naming the file; leaves other errors alone."""
+def storage_errors(what: str = "", cleanup: Callable[[], object] | None = None) -> Iterator[None]:
+    """Turn a refused write into a one-line StorageError naming the file, after `cleanup` (which removes
+    the half-written work that would go on filling the disk); leaves other errors alone."""
     try:
         yield
     except OSError as e:
         if e.errno not in STORAGE_ERRNOS or isinstance(e, LontarError):
             raise
+        if cleanup is not None:
+            cleanup()
         name = e.filename or what or "output"
         raise StorageError(f"{name}: {os.strerror(e.errno)} (errno {errno.errorcode.get(e.errno, e.errno)}): "
                            "free space or choose a writable output_dir; partial work was removed") from None

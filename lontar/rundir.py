@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -143,3 +144,19 @@ def stamp_matches(artifact: Path, digest: str) -> bool:
 def corpus_hash(cfg: Any) -> str:
     """The corpus section less the keys that only set how it runs (workers, executor, chunking)."""
     return section_hash(cfg.corpus, exclude={"num_proc", "executor", "ray_address", "chunk_docs"})
+
+
+def remove_partials(run_dir: Path, depth: int = 3) -> list[Path]:
+    """Remove the `*.partial` work of a failed stage (under the run lock, only this stage writes them):
+    after a full disk they would keep the space taken. Finished outputs are replaced only by renaming a
+    complete `.partial`, so they are never touched here."""
+    removed = []
+    for level in range(1, depth + 1):
+        for path in Path(run_dir).glob("/".join(["*"] * level)):
+            if path.name.endswith(".partial") and path.exists():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
