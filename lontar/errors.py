@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -61,6 +63,19 @@ STORAGE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EROFS", "EACCE
                            if hasattr(errno, n))
 
 
+def _storage_failure(e: OSError) -> tuple[int | None, str | None]:
+    """(errno, file) when `e` is the storage refusing; shutil.copytree gathers its failures into one
+    shutil.Error whose items carry the errno only in their text."""
+    if e.errno in STORAGE_ERRNOS:
+        return e.errno, e.filename
+    if isinstance(e, shutil.Error) and e.args and isinstance(e.args[0], list):
+        for item in e.args[0]:
+            found = re.search(r"\[Errno (\d+)\]", str(item[-1])) if isinstance(item, tuple) and item else None
+            if found and int(found.group(1)) in STORAGE_ERRNOS:
+                return int(found.group(1)), str(item[1]) if len(item) > 1 else None
+    return None, None
+
+
 @contextmanager
 def storage_errors(what: str = "", cleanup: Callable[[], object] | None = None) -> Iterator[None]:
     """Turn a refused write into a one-line StorageError naming the file, after `cleanup` (which removes
@@ -68,10 +83,11 @@ def storage_errors(what: str = "", cleanup: Callable[[], object] | None = None) 
     try:
         yield
     except OSError as e:
-        if e.errno not in STORAGE_ERRNOS or isinstance(e, LontarError):
+        code, name = _storage_failure(e)
+        if code is None or isinstance(e, LontarError):
             raise
         if cleanup is not None:
             cleanup()
-        name = e.filename or what or "output"
-        raise StorageError(f"{name}: {os.strerror(e.errno)} (errno {errno.errorcode.get(e.errno, e.errno)}): "
+        name = name or what or "output"
+        raise StorageError(f"{name}: {os.strerror(code)} (errno {errno.errorcode.get(code, code)}): "
                            "free space or choose a writable output_dir; partial work was removed") from None

@@ -21,7 +21,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if line.startswith("lontar ")]  # not progress bars
     assert code == 2, err
     assert len(lines) == 1 and "Traceback" not in err and len(lines[0]) < 700, err[:2000]
     for n in needles:
