@@ -43,6 +43,7 @@ def build_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                                  "metric": metric, "value": r["value"], "ci": r.get("ci"), "n": r.get("n"),
                                  "max_length": task.get("max_length", {}).get(ckpt),
                                  "truncated": task.get("truncated", {}).get(ckpt, 0),
+                                 "fingerprint": task.get("fingerprint", {}).get(ckpt),
                                  **({"type": "safety"} if task.get("kind") == "safety" else {})})
     return rows
 

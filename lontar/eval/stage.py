@@ -25,6 +25,7 @@ import torch
 
 from lontar.config import ConfigError, RunConfig
 from lontar.eval.report import build_rows, render_markdown, write_plots
+from lontar.eval.merge import merge_results, read_previous
 from lontar.eval.prompts import prompt_sha256
 from lontar.eval.runner import PreparedTask, Settings, TaskResult, prepare, run_task
 from lontar.eval.sources import DataContext, MissingData, sha256_file, shown_path
@@ -253,8 +254,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
         hashes[p.task.task] = (prompt_sha256(p.task, ctx), docs_sha256(p))
         results["tasks"][p.task.task] = _task_summary(p, *hashes[p.task.task])
     out_dir = cfg.run_dir / "eval"
-    for stale in ("plots", "samples"):  # outputs of an earlier run with other tasks or checkpoints
-        shutil.rmtree(out_dir / stale, ignore_errors=True)
+    previous = read_previous(out_dir / "results.json")  # merged in below: earlier rows are never erased
     # Each (checkpoint, task) result is kept in eval/cache/ under a key of the task, its items, the
     # settings and the checkpoint's files: an interrupted run resumes where it stopped.
     cache_dir = out_dir / "cache"
@@ -278,6 +278,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                 r = run_task(p, model, tokenizer, settings, ctx, ckpt.label)
                 atomic_write_json(cached, {"key": key, "result": asdict(r)})
             summary = results["tasks"][p.task.task]
+            summary.setdefault("fingerprint", {})[ckpt.label] = ckpt_print
             summary["metrics"][ckpt.label] = r.metrics
             summary["seconds"][ckpt.label] = r.seconds
             summary["max_length"][ckpt.label] = r.max_length
@@ -298,7 +299,12 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
     if held:  # the held-out summary at the top level, as the model card reads it
         results.update({"split": "validation", "docs": held["docs"], "bytes": held["bytes"],
                         "max_length": settings.bpb_max_length})
+    results, carried = merge_results(previous, results)
+    if carried:
+        print(f"eval: kept {len(carried)} earlier result(s) this run did not measure again "
+              f"({', '.join(carried[:5])}{', ...' if len(carried) > 5 else ''})")
     results["rows"] = build_rows(results)
+    shutil.rmtree(out_dir / "plots", ignore_errors=True)  # rebuilt from the merged table
     results["plots"] = write_plots(results, out_dir)
     atomic_write_json(out_dir / "results.json", results)
     atomic_write_text(out_dir / "results.md", render_markdown(results))
@@ -321,7 +327,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
     record_stage(cfg, "eval", inputs=inputs, outputs=[out_dir], started=started,
                  extra={"summary": {c: round(r["bits_per_byte"], 5) for c, r in results["checkpoints"].items()
                                     if "bits_per_byte" in r},
-                        "tasks": {name: {k: t[k] for k in ("file", "includes", "provenance", "data_sha256",
+                        "tasks": {name: {k: t.get(k) for k in ("file", "includes", "provenance", "data_sha256",
                                                            "prompt_sha256", "limit", "truncated", "max_length")}
                                   for name, t in results["tasks"].items()}})
     return results
