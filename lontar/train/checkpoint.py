@@ -54,6 +54,39 @@ def latest_checkpoint(root: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a checkpoint cannot be resumed from (a file cut by a full disk or a crash), from headers and
+    sizes alone; None when every file looks whole."""
+    from lontar.weights import safetensors_header, torch_file_problem
+
+    try:
+        json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return f"{STATE_FILE}: {type(e).__name__}"
+    for f in [path / "trainable.safetensors", *sorted((path / "adapter").glob("*.safetensors"))]:
+        if f.exists():
+            try:
+                safetensors_header(f)
+            except (StageError, OSError) as e:
+                return str(e).replace(str(path) + "/", "")
+    for f in sorted([*path.glob("*.pt"), *path.glob("*.npz")]):
+        problem = torch_file_problem(f)
+        if problem:
+            return problem
+    return None
+
+
+def latest_intact_checkpoint(root: Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest checkpoint whose files are whole, and the newer ones passed over with the reason."""
+    damaged: list[tuple[Path, str]] = []
+    for path in reversed(checkpoints(root)):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path, damaged
+        damaged.append((path, problem))
+    return None, damaged
+
+
 def _engine_owned(accelerator: Any) -> bool:
     """DeepSpeed keeps the optimizer inside its engine; everything else uses lontar's one format."""
     return accelerator.distributed_type == DistributedType.DEEPSPEED

@@ -28,8 +28,8 @@ from transformers import get_scheduler
 from lontar.errors import ConfigError, StageError
 from lontar.config import RunConfig
 from lontar.train.attention import register as register_packed_attention
-from lontar.train.checkpoint import (checkpoints, latest_checkpoint, load_checkpoint, load_data_arrays, restore_rng,
-                                     save_checkpoint)
+from lontar.train.checkpoint import (checkpoint_problem, checkpoints, latest_intact_checkpoint, load_checkpoint,
+                                     load_data_arrays, restore_rng, save_checkpoint)
 from lontar.train.data import build_train_data, build_validation
 from lontar.train.distributed import describe, make_accelerator, trainable_state_dict
 from lontar.train.lora import adapter_save_kwargs, run_lora_config
@@ -161,11 +161,24 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     ckpt_root = cfg.run_dir / "checkpoints"
     resume_from = None
     if resume:
-        resume_from = latest_checkpoint(ckpt_root) if resume is True else Path(resume)
-        if resume_from is None:
-            raise ResumeError(f"--resume: no checkpoint in {ckpt_root} (train.save_every sets how often they are written)")
+        if resume is True:
+            resume_from, damaged = latest_intact_checkpoint(ckpt_root)
+            for path, problem in damaged:  # said, never silent: the run goes back further than asked
+                print(f"train: --resume: {path.name} is damaged ({problem}); falling back to an earlier checkpoint")
+            if resume_from is None:
+                raise ResumeError(f"--resume: no intact checkpoint in {ckpt_root}"
+                                  + (f" ({len(damaged)} damaged)" if damaged else "")
+                                  + " (train.save_every sets how often they are written)")
+            if damaged:
+                print(f"train: --resume: resuming from {resume_from.name}, the newest intact checkpoint")
+        else:
+            resume_from = Path(resume)
         if not (resume_from / "trainer_state.json").is_file():
             raise ResumeError(f"--resume: {resume_from} is not a complete checkpoint")
+        problem = checkpoint_problem(resume_from)
+        if problem:
+            raise ResumeError(f"--resume: {resume_from} is damaged ({problem}); give an earlier checkpoint or "
+                              "--resume alone to take the newest intact one")
         saved = json.loads((resume_from / "trainer_state.json").read_text(encoding="utf-8"))
         changed = _diff(saved["resume_key"], resume_key(cfg))
         if changed:
