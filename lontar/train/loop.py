@@ -166,7 +166,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             for path, problem in damaged:  # said, never silent: the run goes back further than asked
                 print(f"train: --resume: {path.name} is damaged ({problem}); falling back to an earlier checkpoint")
             if resume_from is None:
-                raise ResumeError(f"--resume: no intact checkpoint in {ckpt_root}"
+                raise ResumeError(f"--resume: no {'intact ' if damaged else ''}checkpoint in {ckpt_root}"
                                   + (f" ({len(damaged)} damaged)" if damaged else "")
                                   + " (train.save_every sets how often they are written)")
             if damaged:

@@ -69,7 +69,7 @@ def test_error_messages_are_one_bounded_line():
 
 
 def _task(tmp_path, **fields) -> str:
-    text = "benchmark: demo\noutput: multiple_choice\nlang: km\nsource: {path: items.jsonl}\nchoices: [A, B]\n" \
+    text = ("" if "benchmark" in fields else "benchmark: demo\n") + "output: multiple_choice\nlang: km\nsource: {path: items.jsonl}\nchoices: [A, B]\n" \
            "target: label\n"
     for k, v in fields.items():
         text += f"{k}: {v}\n"
@@ -101,6 +101,6 @@ def test_ordinary_jinja_still_renders(tmp_path):
 @pytest.mark.parametrize("key,value", [("task", "../../../../tmp/x"), ("benchmark", "../plots/evil"),
                                        ("benchmark", "a/b"), ("task", ".hidden")])
 def test_task_and_benchmark_names_cannot_leave_the_run(tmp_path, key, value):
-    with pytest.raises(ConfigError, match=key):
-        load_task(_task(tmp_path, **{key: f"'{value}'"}))
+    with pytest.raises(ConfigError, match=rf"t\.yaml: {key}: String should match pattern"):
+        load_task(_task(tmp_path, prompt="'{{ q }}'", **{key: f"'{value}'"}))
     assert not (tmp_path.parent / "x.json").exists()

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 import lontar.train.loop as loop
 from lontar.config import load_config
+from lontar.errors import StageError
 from lontar.train.stage import run_train
 
 
@@ -108,7 +109,7 @@ def test_rslora_dora_and_fully_trained_embeddings(tiny_config):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error shown where CUDA is absent")
 def test_qlora_says_plainly_that_it_needs_cuda(tiny_config):
-    with pytest.raises(RuntimeError, match="needs a CUDA GPU"):
+    with pytest.raises(StageError, match="needs a CUDA GPU"):  # one line on the command line
         run_train(load_config(tiny_config("qlora", model={"load_in_4bit": True})))
 
 
