@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import glob
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from lontar import safe_yaml
 from lontar.errors import ConfigError  # re-exported: callers import it from here too
+from lontar.records import expand_glob
 
 
 class _Strict(BaseModel):
@@ -801,7 +801,7 @@ def _format_error(err: dict, origins: dict[tuple, str], default: str) -> str:
 def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None:
     """Input paths must exist before any work starts."""
     for i, src in enumerate(cfg.corpus.sources):
-        if src.path and not glob.glob(src.path, recursive=True):
+        if src.path and not expand_glob(src.path):
             where = _origin(origins, ("corpus", "sources", i, "path"), default)
             raise ConfigError(f"{where}: corpus.sources[{i}].path: no file matches '{src.path}'")
         ds = src.dataset
@@ -809,7 +809,7 @@ def check_paths(cfg: RunConfig, origins: dict[tuple, str], default: str) -> None
             where = _origin(origins, ("corpus", "sources", i, "dataset"), default)
             raise ConfigError(f"{where}: corpus.sources[{i}].dataset: local dataset directory not found: {ds}")
     for i, dsrc in enumerate(cfg.corpus.decontaminate.sources):
-        if not glob.glob(dsrc.path, recursive=True):
+        if not expand_glob(dsrc.path):
             where = _origin(origins, ("corpus", "decontaminate", "sources", i, "path"), default)
             raise ConfigError(f"{where}: corpus.decontaminate.sources[{i}].path: no file matches '{dsrc.path}'")
     mp = cfg.model.name_or_path

@@ -66,8 +66,16 @@ def _read_error(path: Path, e: BaseException) -> str:
     return f"unreadable from here on ({type(e).__name__}{': ' + first if first else ''}); earlier records kept"
 
 
+def expand_glob(pattern: str, recursive: bool = True) -> list[str]:
+    """glob.glob, except that a path that exists is itself, even when its name holds glob characters
+    (`data[2024].jsonl` would otherwise be "no file matches")."""
+    if pattern and Path(pattern).exists():
+        return [pattern]
+    return glob.glob(pattern, recursive=recursive)
+
+
 def source_files(pattern: str) -> list[Path]:
-    return sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    return sorted(Path(p) for p in expand_glob(pattern) if Path(p).is_file())
 
 
 def format_of(path: Path) -> str | None:

@@ -6,12 +6,12 @@ hash (a chat jsonl recorded by its glob only) is hashed here at publish time, an
 
 from __future__ import annotations
 
-import glob
 from pathlib import Path
 from typing import Any
 
 from lontar.config import RunConfig
 from lontar.manifest import describe
+from lontar.records import expand_glob
 
 
 def _recorded_files(entry: Any, out: dict[str, dict[str, Any]]) -> None:
@@ -62,7 +62,7 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
         name = d.name or (f"{d.type}: {d.path}" if d.path else "the run's corpus (train split)")
         files, hashed_here = [], 0
         if d.path:
-            paths = [Path(p) for p in sorted(glob.glob(d.path, recursive=True))]
+            paths = [Path(p) for p in sorted(expand_glob(d.path))]
             if len(paths) == 1 and paths[0].is_dir():  # a folder of shards: its files, each hashed
                 paths = sorted(f for f in paths[0].rglob("*") if f.is_file())
         else:  # the run's corpus shards as the train stage read them

@@ -15,7 +15,6 @@ position is saved in checkpoints, so resuming continues with the very same block
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import re
@@ -35,6 +34,7 @@ from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_p
                                   document_start_id, pack_segments, real_tokens_per_block, targets_per_block, to_batch)
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
 from lontar.train.sft import chat_segments
+from lontar.records import expand_glob
 
 
 def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterator[list[int]]:
@@ -69,7 +69,7 @@ def read_texts(path: str, text_field: str = "text", limit: int | None = None) ->
     if p.is_dir():
         yield from iter_texts(p, "train", limit=limit)
         return
-    files = sorted(glob.glob(path, recursive=True))
+    files = sorted(expand_glob(path))
     if not files:
         raise MissingInput(f"no file matches '{path}'")
     n = 0
@@ -161,7 +161,7 @@ def corpus_parts(spec: Any, name: str, run_dir: Path, tokenizer: Any, limit: int
     if spec.path and Path(spec.path).is_dir():
         files = split_files(Path(spec.path), "train")
     elif spec.path:
-        files = [Path(f) for f in sorted(glob.glob(spec.path, recursive=True))]
+        files = [Path(f) for f in sorted(expand_glob(spec.path))]
         if not files:
             raise DataError(f"train.datasets: no file matches '{spec.path}'")
     else:
@@ -307,7 +307,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
         entry: dict[str, Any] = {"name": name, "type": spec.type, "path": spec.path, "weight": spec.weight}
         if spec.type == "chat":
             part, rejected = chat_part(spec, name, tokenizer, t.block_size)
-            files = sorted(glob.glob(spec.path, recursive=True))
+            files = sorted(expand_glob(spec.path))
             # as configured (the publish stage reads {path, sha256} and makes paths public)
             entry |= {"files": [{"path": f, "bytes": Path(f).stat().st_size, "sha256": _sha256(Path(f))}
                                 for f in files],
@@ -360,7 +360,7 @@ def _corpus_files(cfg: Any) -> list[Path]:
         elif Path(d.path).is_dir():
             out += split_files(Path(d.path), "train")
         else:
-            out += [Path(f) for f in sorted(glob.glob(d.path, recursive=True))]
+            out += [Path(f) for f in sorted(expand_glob(d.path))]
     return out
 
 

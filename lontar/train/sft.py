@@ -12,7 +12,6 @@ set aside with its reason and raw text, and counted; it never stops the run.
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from lontar.errors import LontarError, MissingInput
 from lontar.train.packing import Segment
+from lontar.records import expand_glob
 
 ROLES = ("system", "user", "assistant")
 
@@ -32,7 +32,7 @@ class ChatFormatError(LontarError, ValueError):
 
 def read_records(pattern: str, limit: int | None = None) -> Iterator[tuple[str, int, Any, str]]:
     """(file, line, parsed record or the ChatFormatError of an unparsable line, raw line) per non-empty line."""
-    files = sorted(glob.glob(pattern, recursive=True))
+    files = sorted(expand_glob(pattern))
     if not files:
         raise MissingInput(f"no file matches '{pattern}'")
     n = 0

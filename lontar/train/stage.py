@@ -8,7 +8,6 @@ source (`summary.tokens_seen`), and every dataset with its files' sha256 and the
 
 from __future__ import annotations
 
-import glob
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from lontar.config import RunConfig
 from lontar.corpus.shards import split_files
 from lontar.manifest import record_stage
+from lontar.records import expand_glob
 from lontar.rundir import StaleArtifact, corpus_hash, read_stamp, run_lock
 from lontar.train.gguf import is_gguf, lineage
 from lontar.train.model import base_model_dir, model_source, tokenizer_source
@@ -43,7 +43,7 @@ def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
     if uses_run_corpus:
         check_corpus(cfg)
     train_files: list[Path | str] = list(split_files(cfg.run_dir / "corpus", "train")) if uses_run_corpus else []
-    train_files += [Path(f) for d in cfg.train.datasets if d.path for f in sorted(glob.glob(d.path, recursive=True))]
+    train_files += [Path(f) for d in cfg.train.datasets if d.path for f in sorted(expand_glob(d.path))]
     tokenizer_from = tokenizer_source(cfg)
     result = train(cfg, resume=resume)
     if result["is_main"]:

@@ -124,3 +124,34 @@ def test_a_full_disk_during_the_corpus_stage_is_one_line_and_keeps_the_old_corpu
     assert [p.name for p in run_copy.run_dir.rglob("*.tmp")] == []
     assert sorted(p.name for p in corpus.iterdir()) == before and (corpus / "data_card.json").read_bytes() == card
     json.loads(card)
+
+
+def test_a_source_path_with_glob_characters_that_exists_is_read(tmp_path):
+    from lontar.config import load_config
+    from lontar.corpus.sources import iter_source
+
+    data = tmp_path / "km[2024].txt"
+    data.write_text("ព្រះរាជាណាចក្រ​កម្ពុជា\n", encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: g\nmodel: {{name_or_path: org/base}}\ncorpus:\n  sources:\n"
+                   f"    - {{type: text, path: '{data}', lang: km}}\n", encoding="utf-8")
+    src = load_config(cfg).corpus.sources[0]
+    assert [item["text"] for ok, item in iter_source(src) if ok] == ["ព្រះរាជាណាចក្រ​កម្ពុជា"]
+
+
+def test_a_vocabulary_the_corpus_cannot_fill_is_one_line(tmp_path, khmer_sentences):
+    from lontar.errors import LontarError
+    from lontar.tokenizer.spm import train_sentencepiece
+
+    with pytest.raises(LontarError, match="tokenizer.vocab_size 60000: SentencePiece refused"):
+        train_sentencepiece(khmer_sentences[:30], tmp_path / "tok", vocab_size=60000)
+
+
+def test_an_hf_source_that_cannot_load_is_one_line(tmp_path):
+    from lontar.config import SourceConfig
+    from lontar.corpus.sources import iter_source
+    from lontar.errors import DataError
+
+    src = SourceConfig(type="hf", dataset=str(tmp_path / "no-such-dataset"), lang="km", license="cc-by-4.0")
+    with pytest.raises(DataError, match="cannot load dataset"):
+        list(iter_source(src))
