@@ -316,6 +316,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "licenses": license_totals(per_source),
         "unknown_licenses": [s["source"] for s in per_source if s["provenance"]["license"] == UNKNOWN],
         "rejected": rejects.count,
+        "rejected_examples": rejects.examples,  # per reason, where to find its first record in rejected/
         "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],
                              "char_share": round(summary[f"lang:{lang}:chars"] / (total_chars or 1), 4)} for lang in lang_codes},
         "splits": splits,

@@ -49,7 +49,9 @@ def render_card_md(card: dict[str, Any]) -> str:
         for reason, n in s["rejected"].items():
             reasons[reason] = reasons.get(reason, 0) + n
     lines += ["", "## Set aside (in `rejected/`, with the reason)", ""]
-    lines += [f"- {reason}: {n:,}" for reason, n in sorted(reasons.items())] or ["- nothing"]
+    examples = card.get("rejected_examples", {})
+    lines += [f"- {reason}: {n:,}" + (f" (e.g. `{examples[reason]}`)" if reason in examples else "")
+              for reason, n in sorted(reasons.items())] or ["- nothing"]
     lines += [f"- duplicates removed (exact and near): {card['duplicates']:,}", "", "![document length](length_histogram.png)", ""]
     return "\n".join(lines)
 

@@ -52,8 +52,11 @@ class RejectWriter:
         self.path = path
         self.count = 0
         self._f = None
+        self.examples: dict[str, str] = {}  # reason -> where its first record came from (file name:line)
 
     def add(self, item: dict[str, Any]) -> None:
+        if "reason" in item and "line" in item:
+            self.examples.setdefault(str(item["reason"]), Path(str(item["line"])).name)
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = self.path.open("w", encoding="utf-8")

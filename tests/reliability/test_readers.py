@@ -124,3 +124,22 @@ def test_the_raw_limit_is_the_configured_one(tmp_path, limit):
     path.write_text('{"text": 5, "pad": "' + "x" * 100 + '"}\n', encoding="utf-8")
     _, [bad] = _read(_src(path), raw_limit=limit)
     assert len(bad["raw"]) == limit and bad["raw_truncated"] and len(bad["raw_sha256"]) == 64
+
+
+def test_the_data_card_counts_reasons_by_kind_with_an_example(tmp_path):
+    from lontar.config import load_config
+    from lontar.corpus.build import build_corpus
+    from tests.conftest import write_config
+
+    data = tmp_path / "km.txt"
+    good = [f"ព្រះរាជាណាចក្រ​កម្ពុជា {i}".encode() for i in range(40)]
+    bad = [b"bad \xff" * (i + 1) for i in range(5)]  # invalid UTF-8 at five different offsets
+    data.write_bytes(b"\n".join(good[:20] + bad + good[20:]) + b"\n")
+    cfg = load_config(write_config(tmp_path / "c.yaml", {
+        "name": "k", "output_dir": str(tmp_path / "runs"), "model": {"name_or_path": "org/base"},
+        "corpus": {"sources": [{"type": "text", "path": str(data), "lang": "km"}], "validation_fraction": 0.2,
+                   "lid": {"enabled": False}, "quality": {"enabled": False}}}))
+    card = build_corpus(cfg)
+    assert card["sources"][0]["rejected"] == {"invalid UTF-8": 5}
+    assert card["rejected_examples"]["invalid UTF-8"] == "km.txt:21"
+    assert "- invalid UTF-8: 5 (e.g. `km.txt:21`)" in (cfg.run_dir / "corpus" / "data_card.md").read_text(encoding="utf-8")
