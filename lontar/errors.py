@@ -89,5 +89,8 @@ def storage_errors(what: str = "", cleanup: Callable[[], object] | None = None) 
         if cleanup is not None:
             cleanup()
         name = name or what or "output"
-        raise StorageError(f"{name}: {os.strerror(code)} (errno {errno.errorcode.get(code, code)}): "
-                           "free space or choose a writable output_dir; partial work was removed") from None
+        full = code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1), errno.EFBIG)
+        fix = "free space or choose another output_dir" if full else \
+            "check the file's permissions or choose a writable output_dir"
+        raise StorageError(f"{name}: {os.strerror(code)} (errno {errno.errorcode.get(code, code)}): {fix}; "
+                           "partial work was removed") from None
