@@ -123,15 +123,25 @@ class LoglikScorer:
         the left until context + continuation fits `max_length + 1` (the last token is never input).
         Choices of different lengths then see different contexts; pairs that still share one context
         share its pass. `Scored.truncated` says which pairs were cut."""
+        encoded = [[encode_pair(self.tokenizer, context, c) for c in conts] for context, conts in items]
+        for (context, _), pairs in zip(items, encoded):
+            if any(not cont for _, cont in pairs):
+                raise ValueError(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+        return self.score_tokens(encoded, desc)
+
+    def score_tokens(self, items: Sequence[Sequence[tuple[Sequence[int], Sequence[int]]]],
+                     desc: str = "loglik") -> list[list[Scored]]:
+        """`score` on token ids: per item, its (context, continuation) pairs as encoded already (the lm-eval
+        backend receives them so). Pairs of any item that share a context share its pass."""
         groups: list[tuple[list[int], list[list[int]]]] = []
         slots: list[list[tuple[int, int, bool]]] = []  # per group: (item, choice, cut) of each continuation
         limit = self.max_length + 1
-        for i, (context, conts) in enumerate(items):
+        for i, pairs in enumerate(items):
             by_ctx: dict[tuple[int, ...], int] = {}
-            for j, c in enumerate(conts):
-                ctx, cont = encode_pair(self.tokenizer, context, c)
+            for j, (ctx, cont) in enumerate(pairs):
+                ctx, cont = list(ctx), list(cont)
                 if not cont:
-                    raise ValueError(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+                    raise ValueError("a continuation encodes to no tokens")
                 if len(cont) >= limit:
                     raise ValueError(f"a continuation of {len(cont)} tokens does not fit max_length {self.max_length}")
                 cut = len(ctx) + len(cont) > limit
@@ -144,7 +154,7 @@ class LoglikScorer:
                 groups[g][1].append(cont)
                 slots[g].append((i, j, cut))
         flat = self._flat(groups, desc) if self.strategy == "flat" else self._kv(groups, desc)
-        out: list[list[Scored | None]] = [[None] * len(conts) for _, conts in items]
+        out: list[list[Scored | None]] = [[None] * len(pairs) for pairs in items]
         k = 0
         for slot in slots:
             for i, j, cut in slot:
