@@ -15,12 +15,21 @@ file wins over the installed one of the same name.
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
 
 from lontar.errors import ConfigError
+from lontar.eval.sources import sha256_file
+
+
+def _content_key(folder: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + sha256_file(f).encode())
+    return h.hexdigest()[:16]
 
 
 def write_local_tasks(tasks: Sequence[str], dataset_dirs: Mapping[str, str | Path], out: str | Path) -> list[str]:
@@ -44,7 +53,11 @@ def write_local_tasks(tasks: Sequence[str], dataset_dirs: Mapping[str, str | Pat
         folder = Path(dataset_dirs[hub_id]).resolve()
         if not folder.is_dir():
             raise ConfigError(f"{name}: {folder}: no such folder (the local copy of {hub_id})")
-        doc = {"include": str(Path(entry.yaml_path).resolve()), "task": name, "dataset_path": str(folder)}
+        # datasets keys a local folder's Arrow cache by path and layout, not content: another copy with
+        # the same layout (or a file edited in place) would be served stale. A cache per content avoids it.
+        kwargs = {**(cfg.get("dataset_kwargs") or {}), "cache_dir": str(out.resolve() / ".cache" / _content_key(folder))}
+        doc = {"include": str(Path(entry.yaml_path).resolve()), "task": name, "dataset_path": str(folder),
+               "dataset_kwargs": kwargs}
         (out / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
         written.append(name)
     return written

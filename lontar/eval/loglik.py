@@ -74,13 +74,37 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return ctx, whole[len(ctx):]
 
 
-def _logits(model: Any, keep: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, Any]:
-    """Log-probabilities at the `keep` positions only, flattened in row-major order (and the output)."""
+class _Scores:
+    """Next-token scores at the kept positions, row-major. log p(t) = logit[t] - logsumexp(logits): the
+    full log-softmax (a rows x vocab tensor written out) is never materialised, only its normaliser."""
+
+    CHUNK = 64  # rows per exp-and-sum step: a temporary that stays in cache
+
+    def __init__(self, logits: torch.Tensor):
+        logits = logits.float()
+        top, self.best = logits.max(dim=-1)  # one pass gives the max (for stability) and the argmax
+        total = torch.empty_like(top)
+        for i in range(0, logits.shape[0], self.CHUNK):
+            total[i: i + self.CHUNK] = (logits[i: i + self.CHUNK] - top[i: i + self.CHUNK, None]).exp_().sum(-1)
+        self.lse = (total.log_() + top).cpu()
+        self.best = self.best.cpu()
+        self.logits = logits.cpu()
+
+    def span(self, start: int, targets: Sequence[int]) -> tuple[float, bool]:
+        """Summed log-probability of `targets` at rows start.. and whether each is the argmax."""
+        t = torch.tensor(list(targets), dtype=torch.long)
+        end = start + len(t)
+        vals = self.logits[start:end].gather(1, t.unsqueeze(1)).squeeze(1) - self.lse[start:end]
+        return float(vals.sum()), bool((self.best[start:end] == t).all())
+
+
+def _logits(model: Any, keep: torch.Tensor, **kwargs: Any) -> tuple[_Scores, Any]:
+    """Scores at the `keep` positions only, flattened in row-major order (and the output)."""
     out = model(logits_to_keep=keep, **kwargs)
     logits = out.logits
     if logits.dim() == 3:  # a model that does not take a boolean logits_to_keep: select here
         logits = logits[keep] if logits.shape[1] == keep.shape[1] else logits.reshape(-1, logits.shape[-1])
-    return torch.log_softmax(logits.float(), dim=-1), out
+    return _Scores(logits), out
 
 
 def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -209,12 +233,10 @@ class LoglikScorer:
             logp, out = _logits(self.model, keep.to(dev), input_ids=ids[:, shared:].to(dev),
                                 past_key_values=cache, position_ids=None if pos is None else pos.to(dev),
                                 use_cache=bool(multi))
-            first = logp.cpu()  # (rows, vocab): the next-token distribution after each context
-            sums: dict[tuple[int, int], list[float]] = {}
+            sums: dict[tuple[int, int], list[Any]] = {}  # row b: the next-token distribution after context b
             for b, g in enumerate(batch):
                 for j, cont in enumerate(groups[g][1]):
-                    row = first[b]
-                    sums[(b, j)] = [float(row[cont[0]]), bool(int(row.argmax()) == cont[0])]
+                    sums[(b, j)] = list(logp.span(b, cont[:1]))
             if multi:
                 cache = out.past_key_values
                 cache.batch_select_indices(torch.tensor([b for b, _ in multi], device=dev))
@@ -225,16 +247,13 @@ class LoglikScorer:
                 logp2, _ = _logits(self.model, cmask.bool().to(dev), input_ids=cids.to(dev),
                                    attention_mask=full_mask.to(dev), past_key_values=cache,
                                    position_ids=pos2.to(dev), use_cache=False)
-                logp2 = logp2.cpu()
                 at = 0
                 for (b, j), cont in zip(multi, conts):
-                    n = len(cont) - 1
-                    rows = logp2[at: at + n]
-                    target = torch.tensor(cont[1:])
+                    ll, greedy = logp2.span(at, cont[1:])
                     s = sums[(b, j)]
-                    s[0] += float(rows.gather(1, target.unsqueeze(1)).sum())
-                    s[1] = s[1] and bool((rows.argmax(-1) == target).all())
-                    at += n
+                    s[0] += ll
+                    s[1] = s[1] and greedy
+                    at += len(cont) - 1
             for (b, j), (ll, greedy) in sums.items():
                 g = batch[b]
                 results[g][j] = Scored(ll, greedy, len(groups[g][1][j]))
@@ -265,15 +284,11 @@ class LoglikScorer:
                 keep[r, len(seq) - n: len(seq)] = True
                 spans.append(n)
             logp, _ = _logits(self.model, keep.to(self.device), input_ids=ids.to(self.device), use_cache=False)
-            logp = logp.cpu()
             at = 0
             for seq, n in zip(batch, spans):
-                block = logp[at: at + n]
                 for index, cont in rows[seq]:
-                    part = block[n - len(cont):]
-                    target = torch.tensor(cont)
-                    ll = float(part.gather(1, target.unsqueeze(1)).sum())
-                    results[index] = Scored(ll, bool((part.argmax(-1) == target).all()), len(cont))
+                    ll, greedy = logp.span(at + n - len(cont), cont)
+                    results[index] = Scored(ll, greedy, len(cont))
                 at += n
             bar.update(sum(len(rows[s]) for s in batch))
         bar.close()
