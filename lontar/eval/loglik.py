@@ -117,14 +117,6 @@ def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.T
     return ids, mask
 
 
-def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
-    first, n = rows[0], min(len(r) for r in rows) - 1  # leave every row at least one token of its own
-    i = 0
-    while i < n and all(r[i] == first[i] for r in rows):
-        i += 1
-    return i
-
-
 class LoglikScorer:
     """Scores continuations of contexts under `model`: one `Scored` per (context, continuation)."""
 
@@ -201,65 +193,135 @@ class LoglikScorer:
             batches.append(cur)
         return batches
 
+    def _families(self, groups: list[tuple[list[int], list[list[int]]]]) -> list[tuple[int, list[int]]]:
+        """Contexts that share a long token prefix (a few-shot block, SEA-HELM's preamble, one Belebele
+        passage asked several questions): (prefix length, groups), the prefix worth a pass of its own
+        only when it is most of every member's context. Singles come back with prefix length 0."""
+        order = sorted(range(len(groups)), key=lambda g: groups[g][0])  # lexicographic: sharers adjacent
+        fams: list[tuple[int, list[int]]] = []
+        for g in order:
+            ctx = groups[g][0]
+            if fams:
+                plen, members = fams[-1]
+                head = groups[members[0]][0]
+                limit = min(len(ctx) - 1, plen if len(members) > 1 else len(head) - 1)
+                n = 0
+                while n < limit and ctx[n] == head[n]:
+                    n += 1
+                shortest = min(len(ctx), *(len(groups[m][0]) for m in members))
+                if n >= max(MIN_SHARED_PREFIX, shortest // 2):
+                    fams[-1] = (n, [*members, g])
+                    continue
+            fams.append((0, [g]))
+        out: list[tuple[int, list[int]]] = []
+        for plen, members in fams:
+            if len(members) == 1:
+                out.append((0, members))
+                continue
+            members.sort(key=lambda g: -len(groups[g][0]))
+            for i in range(0, len(members), self.batch_size):  # a family larger than a batch: its prefix per chunk
+                out.append((plen, members[i: i + self.batch_size]))
+        return out
+
+    def _kv_batches(self, groups: list[tuple[list[int], list[list[int]]]]) -> list[list[tuple[int, list[int]]]]:
+        """Batches of at most batch_size contexts: singles by length (little padding), families by prefix
+        length, never mixed (a batch of singles needs no prefix pass and no attention mask)."""
+        fams = self._families(groups)
+        singles = sorted((m[0] for p, m in fams if p == 0), key=lambda g: -len(groups[g][0]))
+        shared = sorted((f for f in fams if f[0] > 0), key=lambda f: -f[0])
+        batches = [[(0, [g]) for g in b] for b in self._batches(singles, [1] * len(groups))]
+        cur: list[tuple[int, list[int]]] = []
+        for f in shared:
+            if cur and sum(len(m) for _, m in cur) + len(f[1]) > self.batch_size:
+                batches.append(cur)
+                cur = []
+            cur.append(f)
+        if cur:
+            batches.append(cur)
+        return batches
+
     @torch.no_grad()
     def _kv(self, groups: list[tuple[list[int], list[list[int]]]], desc: str) -> list[Scored]:
         results: list[list[Scored | None]] = [[None] * len(conts) for _, conts in groups]
-        order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
-        # A batch holds up to batch_size contexts; its second pass holds their multi-token choices.
-        batches = self._batches(order, [1] * len(groups))
         bar = tqdm(total=sum(len(c) for _, c in groups), desc=desc, mininterval=1.0, disable=not self.progress)
+        for fams in self._kv_batches(groups):
+            batch = [g for _, members in fams for g in members]
+            self._kv_batch(groups, fams, results)
+            bar.update(sum(len(groups[g][1]) for g in batch))
+        bar.close()
+        return [s for r in results for s in r]  # type: ignore[misc]
+
+    def _kv_batch(self, groups: list[tuple[list[int], list[list[int]]]], fams: list[tuple[int, list[int]]],
+                  results: list[list[Scored | None]]) -> None:
         dev = self.device
-        for batch in batches:
-            ctxs = [groups[g][0] for g in batch]
-            lens = torch.tensor([len(c) for c in ctxs])
+        batch = [g for _, members in fams for g in members]
+        ctxs = [groups[g][0] for g in batch]
+        lens = torch.tensor([len(c) for c in ctxs])
+        cache, pos, attn = None, None, None
+        if fams[0][0] == 0:  # singles: one pass over whole contexts
             ids, mask = _pad(ctxs, self.pad)
-            shared = _common_prefix(ctxs) if len(ctxs) > 1 else 0
-            cache, pos = None, None
-            # Worth a pass of its own only when the prefix is most of every context: the rest then needs an
-            # explicit mask (SDPA's slower path), which costs more than a short prefix saves.
-            if shared >= max(MIN_SHARED_PREFIX, min(len(c) for c in ctxs) // 2):
-                out = self.model(input_ids=ids[:1, :shared].to(dev), use_cache=True, logits_to_keep=1)
-                cache = out.past_key_values
-                cache.batch_repeat_interleave(len(ctxs))
-                pos = torch.arange(shared, ids.shape[1]).unsqueeze(0).expand(len(ctxs), -1)
-            else:
-                shared = 0
-            keep = torch.zeros((len(ctxs), ids.shape[1] - shared), dtype=torch.bool)
-            keep[torch.arange(len(ctxs)), lens - 1 - shared] = True
-            multi = [(b, j) for b, g in enumerate(batch) for j, c in enumerate(groups[g][1]) if len(c) > 1]
-            # Right padding needs no attention mask here (as in lm-eval): pads come after every real token,
-            # so the causal mask alone is exact and SDPA takes its fast causal path. The pads' cache
-            # entries are masked out in the second pass.
-            logp, out = _logits(self.model, keep.to(dev), input_ids=ids[:, shared:].to(dev),
-                                past_key_values=cache, position_ids=None if pos is None else pos.to(dev),
-                                use_cache=bool(multi))
-            sums: dict[tuple[int, int], list[Any]] = {}  # row b: the next-token distribution after context b
-            for b, g in enumerate(batch):
-                for j, cont in enumerate(groups[g][1]):
-                    sums[(b, j)] = list(logp.span(b, cont[:1]))
-            if multi:
-                cache = out.past_key_values
-                cache.batch_select_indices(torch.tensor([b for b, _ in multi], device=dev))
-                conts = [groups[batch[b]][1][j] for b, j in multi]
+            starts = torch.zeros(len(batch), dtype=torch.long)
+        else:
+            # Each family's prefix once (right padded; a causal mask alone is exact for its real tokens),
+            # its cache rows repeated for the members, then only the members' own suffixes.
+            plens = [p for p, members in fams for _ in members]
+            pids, pmask = _pad([groups[members[0]][0][:p] for p, members in fams], self.pad)
+            out = self.model(input_ids=pids.to(dev), use_cache=True, logits_to_keep=1)
+            cache = out.past_key_values
+            owner = torch.tensor([f for f, (_, members) in enumerate(fams) for _ in members])
+            cache.batch_select_indices(owner.to(dev))
+            ids, smask = _pad([c[p:] for c, p in zip(ctxs, plens)], self.pad)
+            starts = torch.tensor(plens)
+            pos = starts.unsqueeze(1) + torch.arange(ids.shape[1]).unsqueeze(0)
+            mask = torch.cat([pmask[owner], smask], dim=1)
+            # One prefix without padding: the suffixes' right padding is again exact under the causal mask.
+            attn = None if len(fams) == 1 else mask
+        keep = torch.zeros(ids.shape, dtype=torch.bool)
+        keep[torch.arange(len(batch)), lens - 1 - starts] = True
+        multi = [(b, j) for b, g in enumerate(batch) for j, c in enumerate(groups[g][1]) if len(c) > 1]
+        # Right padding needs no attention mask here (as in lm-eval): pads come after every real token,
+        # so the causal mask alone is exact and SDPA takes its fast causal path. The pads' cache
+        # entries are masked out in the continuation pass.
+        logp, out = _logits(self.model, keep.to(dev), input_ids=ids.to(dev), past_key_values=cache,
+                            attention_mask=None if attn is None else attn.to(dev),
+                            position_ids=None if pos is None else pos.to(dev), use_cache=bool(multi))
+        sums: dict[tuple[int, int], list[Any]] = {}  # row b: the next-token distribution after context b
+        for b, g in enumerate(batch):
+            for j, cont in enumerate(groups[g][1]):
+                sums[(b, j)] = list(logp.span(b, cont[:1]))
+        if multi:
+            # The continuations of all the batch's items, sorted by length and run batch_size rows at a time
+            # (an item with many long choices does not make one huge pass).
+            cache = out.past_key_values
+            multi.sort(key=lambda bj: -len(groups[batch[bj[0]]][1][bj[1]]))
+            layers = getattr(cache, "layers", None)
+            saved = [(layer.keys, layer.values) for layer in layers] if layers is not None else None
+            step = self.batch_size if saved is not None else len(multi)
+            for at0 in range(0, len(multi), step):
+                chunk = multi[at0: at0 + step]
+                rows = torch.tensor([b for b, _ in chunk])
+                if saved is not None:
+                    for layer, (k, v) in zip(layers, saved):
+                        layer.keys, layer.values = k[rows.to(k.device)], v[rows.to(v.device)]
+                else:
+                    cache.batch_select_indices(rows.to(dev))
+                conts = [groups[batch[b]][1][j] for b, j in chunk]
                 cids, cmask = _pad([c[:-1] for c in conts], self.pad)
-                pos2 = lens[[b for b, _ in multi]].unsqueeze(1) + torch.arange(cids.shape[1]).unsqueeze(0)
-                full_mask = torch.cat([mask[[b for b, _ in multi]], cmask], dim=1)
+                pos2 = lens[rows].unsqueeze(1) + torch.arange(cids.shape[1]).unsqueeze(0)
+                full_mask = torch.cat([mask[rows], cmask], dim=1)
                 logp2, _ = _logits(self.model, cmask.bool().to(dev), input_ids=cids.to(dev),
                                    attention_mask=full_mask.to(dev), past_key_values=cache,
                                    position_ids=pos2.to(dev), use_cache=False)
                 at = 0
-                for (b, j), cont in zip(multi, conts):
+                for (b, j), cont in zip(chunk, conts):
                     ll, greedy = logp2.span(at, cont[1:])
                     s = sums[(b, j)]
                     s[0] += ll
                     s[1] = s[1] and greedy
                     at += len(cont) - 1
-            for (b, j), (ll, greedy) in sums.items():
-                g = batch[b]
-                results[g][j] = Scored(ll, greedy, len(groups[g][1][j]))
-            bar.update(sum(len(groups[g][1]) for g in batch))
-        bar.close()
-        return [s for r in results for s in r]  # type: ignore[misc]
+        for (b, j), (ll, greedy) in sums.items():
+            g = batch[b]
+            results[g][j] = Scored(ll, greedy, len(groups[g][1][j]))
 
     @torch.no_grad()
     def _flat(self, groups: list[tuple[list[int], list[list[int]]]], desc: str) -> list[Scored]:
