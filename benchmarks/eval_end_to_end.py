@@ -21,9 +21,9 @@ float32, sdpa, random init (speed does not depend on the weights; accuracy is ch
   criterion). Outputs must be identical; chrF++ of lontar's metric equals sacrebleu's on them.
 
 Model objects are built once and handed to both tools (model loading is not timed). Each tool's batch
-size is its fastest of --batch-sizes on --warmup-items among those whose float32 logits fit in
---max-logits-gb (lm-eval materialises batch x length x vocab logits and their log-softmax; on CPU its
-batch_size=auto would take 64). The results are written into benchmarks/results/eval_throughput.json
+size is its fastest of --batch-sizes on --warmup-items; lm-eval's among those whose float32 logits
+fit in --max-logits-gb (it materialises batch x length x vocab logits and their log-softmax; on CPU
+its batch_size=auto would take 64); lontar keeps logits only where a token is scored. The results are written into benchmarks/results/eval_throughput.json
 under `end_to_end`, beside the scorer-only workloads of benchmarks/eval_throughput.py.
 """
 
@@ -157,7 +157,7 @@ def main() -> None:
                 w = args.warmup_items
                 lontar_e2e(lfile, dirs, model, tok, sizes[0], 4)
                 harness_e2e(hf(model, tok, sizes[0]), [htask], tmp / "tasks", 4)
-                bl, lsweep = pick(sizes, lambda b: lontar_e2e(lfile, dirs, model, tok, b, w)[0])
+                bl, lsweep = pick(args.batch_sizes, lambda b: lontar_e2e(lfile, dirs, model, tok, b, w)[0])
                 bh, hsweep = pick(sizes, lambda b: harness_e2e(hf(model, tok, b), [htask], tmp / "tasks", w)[0])
                 print(f"{kind}: max {n_tok} tokens; batch sizes lontar {bl}, lm-eval {bh}", flush=True)
                 lm = hf(model, tok, bh)
@@ -190,7 +190,7 @@ def main() -> None:
                 sizes = fits(max_tokens(lfile, dirs, tok))
                 w = args.warmup_items
                 harness_e2e(hf(model, tok, sizes[0], True), [htask], tmp / "tasks", 4)
-                bl, lsweep = pick(sizes, lambda b: harness_e2e(hf(model, tok, b, True), [htask], tmp / "tasks", w)[0])
+                bl, lsweep = pick(args.batch_sizes, lambda b: harness_e2e(hf(model, tok, b, True), [htask], tmp / "tasks", w)[0])
                 bh, hsweep = pick(sizes, lambda b: harness_e2e(hf(model, tok, b), [htask], tmp / "tasks", w)[0])
                 print(f"backend {htask}: batch sizes lontar {bl}, hf {bh}", flush=True)
                 lms = {"hf": hf(model, tok, bh), "lontar": hf(model, tok, bl, True)}

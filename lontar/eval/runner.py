@@ -97,6 +97,7 @@ class TaskResult:
     seconds: float = 0.0
     max_length: int | None = None  # the window prompts were cut to (bits per byte: its rolling window)
     truncated: int = 0  # items whose context lost tokens from the left to fit max_length
+    chance: float | None = None  # multiple choice: the accuracy of guessing (mean of 1 / choices per item)
 
 
 def _group_indices(groups: list[str | None]) -> dict[str, list[int]]:
@@ -136,8 +137,9 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
                         "pred": int(max(range(len(lls)), key=lls.__getitem__)), **got,
                         **({"truncated": True} if cut else {})})
     truncated = sum(1 for sc in scored if any(c.truncated for c in sc))
+    chance = sum(1 / len(sc) for sc in scored) / len(scored) if scored else None
     return TaskResult(t.task, t.benchmark, t.output, _mean_metrics(per_item, [x.group for x in inst], s, 0), samples,
-                      max_length=window, truncated=truncated)
+                      max_length=window, truncated=truncated, chance=chance)
 
 
 def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: DataContext, label: str) -> TaskResult:
@@ -173,7 +175,7 @@ def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: 
         stats = M.corpus_stats(m, preds, refs, lang)
         for name, idx in _group_indices(groups).items():
             out[name][m] = M.bootstrap_corpus(m, stats[idx], lang, n=s.bootstrap, seed=s.seed + 2)
-    samples = [{"index": x.index, "group": x.group, "prediction": pr, "reference": rf[0],
+    samples = [{"index": x.index, "group": x.group, "prompt": x.context, "prediction": pr, "reference": rf[0],
                 **({"references": rf} if len(rf) > 1 else {}), **({"truncated": True} if c else {})}
                for x, pr, rf, c in zip(inst, preds, refs, cut)]
     for sample, c in zip(samples, checks or []):
