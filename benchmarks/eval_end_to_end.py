@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 64])
-    parser.add_argument("--warmup-items", type=int, default=32)
+    parser.add_argument("--warmup-items", type=int, default=64)
     parser.add_argument("--max-logits-gb", type=float, default=4.0)
     parser.add_argument("--suites", nargs="+", default=["heldout", "backend", "generate"])
     args = parser.parse_args()

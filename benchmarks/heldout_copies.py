@@ -44,7 +44,8 @@ def khmer_sentences(limit: int = 20000) -> list[str]:
 
 def belebele_rows(sentences: list[str], n: int, seed: int, dialect: str, passage: int = 5) -> list[dict[str, Any]]:
     """Belebele's shape: 900 questions over 488 FLORES passages, so most passages are asked two
-    questions (question_number 1 and 2, adjacent rows) and some one."""
+    questions (question_number 1 and 2, adjacent rows) and some one; questions of at most 15 words,
+    answers of at most 8, as Belebele's are short."""
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     while len(rows) < n:
@@ -53,8 +54,9 @@ def belebele_rows(sentences: list[str], n: int, seed: int, dialect: str, passage
         for q in range(2 if rng.random() < 900 / 488 - 1 else 1):
             base = at + passage + 5 * q
             answers = [" ".join(s.split()[:8]) if " " in s else s[:40] for s in sentences[base + 1: base + 5]]
+            question = " ".join(sentences[base].split()[:15]) if " " in sentences[base] else sentences[base][:60]
             rows.append({"link": f"heldout/{dialect}/{at}", "question_number": q + 1, "flores_passage": text,
-                         "question": sentences[base], "mc_answer1": answers[0], "mc_answer2": answers[1],
+                         "question": question.rstrip(".,;:!?") + "?", "mc_answer1": answers[0], "mc_answer2": answers[1],
                          "mc_answer3": answers[2], "mc_answer4": answers[3],
                          "correct_answer_num": str(rng.randint(1, 4)), "dialect": dialect, "ds": "2023-05-03"})
     return rows[:n]

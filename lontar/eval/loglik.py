@@ -129,6 +129,9 @@ class LoglikScorer:
         self.max_length = max_length or getattr(cfg, "max_position_embeddings", None) or 2048
         pad = tokenizer.pad_token_id
         self.pad = pad if pad is not None else prefix_token_id(tokenizer)
+        # Several families per pass (padded prefixes, masked suffixes) pays on a GPU; on CPU the masked
+        # attention path costs more than the larger batch saves.
+        self.pack_families = self.device.type != "cpu"
 
     # ------------------------------------------------------------------ public
 
@@ -230,6 +233,10 @@ class LoglikScorer:
         singles = sorted((m[0] for p, m in fams if p == 0), key=lambda g: -len(groups[g][0]))
         shared = sorted((f for f in fams if f[0] > 0), key=lambda f: -f[0])
         batches = [[(0, [g]) for g in b] for b in self._batches(singles, [1] * len(groups))]
+        if not self.pack_families:
+            # One family per batch: its prefix runs alone (no padding), so the members' suffixes need no
+            # attention mask either and SDPA keeps its fast causal path, which on CPU outweighs batching.
+            return batches + [[f] for f in shared]
         cur: list[tuple[int, list[int]]] = []
         for f in shared:
             if cur and sum(len(m) for _, m in cur) + len(f[1]) > self.batch_size:
