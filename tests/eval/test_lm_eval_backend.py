@@ -93,3 +93,33 @@ def test_local_tasks_name_the_missing_copy(tmp_path):
         write_local_tasks(["xcopa_vi"], {}, tmp_path)
     with pytest.raises(ConfigError, match="no task file"):
         write_local_tasks(["no_such_task_xyz"], {}, tmp_path)
+
+
+@pytest.mark.slow
+def test_command_line_with_an_adapter_scores_as_hf_with_peft(local_tasks, tok, tmp_path):
+    """`python -m lontar.eval.lm_eval_backend --model lontar --model_args pretrained=DIR,adapter=A` is
+    lm-eval's own command line; the adapter is applied as `--model hf --model_args peft=A` applies it."""
+    import subprocess
+    import sys
+
+    from peft import LoraConfig, get_peft_model
+
+    from tests.eval.conftest import tiny_llama
+
+    model = tiny_llama(len(tok), seed=7, max_positions=512)
+    model.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    lora = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    results = {}
+    for name, args in (("lontar", f"adapter={tmp_path / 'adapter'}"), ("hf", f"peft={tmp_path / 'adapter'}")):
+        out = tmp_path / name
+        proc = subprocess.run(
+            [sys.executable, "-m", "lontar.eval.lm_eval_backend", "--model", name, "--model_args",
+             f"pretrained={tmp_path / 'base'},{args},dtype=float32", "--tasks", "xcopa_vi,belebele_khm_Khmr",
+             "--include_path", str(local_tasks / "tasks"), "--limit", "6", "--batch_size", "4", "--device", "cpu",
+             "--output_path", str(out), "--log_samples"], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results[name] = json.loads(next(out.rglob("results_*.json")).read_text())["results"]
+    for task in ("xcopa_vi", "belebele_khm_Khmr"):
+        assert results["lontar"][task]["acc,none"] == results["hf"][task]["acc,none"]
