@@ -48,19 +48,32 @@ from benchmarks.eval_throughput import ARCH, mistral_tokenizer, tiny_model  # no
 from benchmarks.heldout_copies import build, vietnamese_sentences  # noqa: E402
 
 HELDOUT = {"belebele_vi_letters": ("belebele_vi.yaml", "belebele_vie_Latn"),
-           "xcopa_vi_texts": ("xcopa_vi.yaml", "xcopa_vi")}
+           "xcopa_vi_texts": ("xcopa_vi.yaml", "xcopa_vi"),
+           # 5 examples from validation, the first five for every item (lm-eval's first_n sampler): one preamble
+           "xcopa_vi_texts_5shot": ("xcopa_vi.yaml:5", "xcopa_vi_5shot")}
+SUITES = ("heldout", "backend", "generate")
 BACKEND_TASKS = ["belebele_vie_Latn", "xcopa_vi", "xnli_vi"]
 STOPS = ["\n", "."]
+
+
+def _task(spec: str) -> Any:
+    """A shipped task file, `name.yaml:K` with K first examples as few-shot."""
+    from lontar.eval.task import REPO_TASKS, load_task
+
+    name, _, k = spec.partition(":")
+    task = load_task(REPO_TASKS / name)
+    if k:
+        task = task.model_copy(update={"fewshot": task.fewshot.model_copy(update={"k": int(k), "sampler": "first_n"})})
+    return task
 
 
 def lontar_e2e(task_file: str, dirs: dict[str, str], model: Any, tok: Any, bs: int, limit: int | None):
     from lontar.eval.runner import Settings, prepare, run_task
     from lontar.eval.sources import DataContext
-    from lontar.eval.task import REPO_TASKS, load_task
 
     start = time.perf_counter()
     ctx = DataContext(dataset_dirs=dirs)
-    p = prepare(load_task(REPO_TASKS / task_file), ctx, limit=limit, seed=0)
+    p = prepare(_task(task_file), ctx, limit=limit, seed=0)
     r = run_task(p, model, tok, Settings(batch_size=bs, progress=False), ctx, "base")
     return time.perf_counter() - start, r
 
@@ -89,10 +102,9 @@ def max_tokens(task_file: str, dirs: dict[str, str], tok: Any) -> int:
     from lontar.eval.prompts import build_instances
     from lontar.eval.runner import prepare
     from lontar.eval.sources import DataContext
-    from lontar.eval.task import REPO_TASKS, load_task
 
     ctx = DataContext(dataset_dirs=dirs)
-    p = prepare(load_task(REPO_TASKS / task_file), ctx, limit=None, seed=0)
+    p = prepare(_task(task_file), ctx, limit=None, seed=0)
     inst = build_instances(p.task, p.docs, p.pool, style="base", tokenizer=tok, ctx=ctx, indices=p.indices)
     return max(sum(map(len, encode_pair(tok, x.context, c))) for x in inst for c in x.continuations or [])
 
@@ -124,7 +136,8 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     parser.add_argument("--warmup-items", type=int, default=64)
     parser.add_argument("--max-logits-gb", type=float, default=4.0)
-    parser.add_argument("--suites", nargs="+", default=["heldout", "backend", "generate"])
+    parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
+    parser.add_argument("--workloads", nargs="+", choices=list(HELDOUT), help="held-out workloads to run (default all)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
@@ -139,7 +152,10 @@ def main() -> None:
                                             xnli=args.items, khmer=False).items()}
         from lontar.eval.lm_eval_local import write_local_tasks
 
-        write_local_tasks(sorted({*BACKEND_TASKS, *(h for _, h in HELDOUT.values())}), dirs, tmp / "tasks")
+        write_local_tasks(sorted({*BACKEND_TASKS, "belebele_vie_Latn", "xcopa_vi"}), dirs, tmp / "tasks")
+        (tmp / "tasks" / "xcopa_vi_5shot.yaml").write_text(  # lm-eval's xcopa_vi, 5-shot from the first examples
+            "include: xcopa_vi.yaml\ntask: xcopa_vi_5shot\nnum_fewshot: 5\nfewshot_split: validation\n"
+            "fewshot_config: {sampler: first_n}\n", encoding="utf-8")
         report: dict[str, Any] = {"command": command(), **git_state(["lontar/eval", "benchmarks"]), "machine": machine(),
                                   "versions": versions(["torch", "transformers", "lm_eval", "datasets", "sacrebleu"]),
                                   "torch_threads": args.threads, "reps": args.reps,
@@ -152,6 +168,8 @@ def main() -> None:
         if "heldout" in args.suites:
             report["heldout"] = {}
             for kind, (lfile, htask) in HELDOUT.items():
+                if args.workloads and kind not in args.workloads:
+                    continue
                 n_tok = max_tokens(lfile, dirs, tok)
                 sizes = fits(n_tok)
                 w = args.warmup_items
@@ -212,7 +230,17 @@ def main() -> None:
         if "generate" in args.suites:
             report["generate"] = generation(model, tok, args, fits)
         prev = json.loads((RESULTS / "eval_throughput.json").read_text(encoding="utf-8"))
-        prev["end_to_end"] = report
+        # A run of some suites or workloads updates those entries and keeps the others (each entry names its run).
+        run = {k: report[k] for k in ("command", "commit", "dirty")}
+        merged = prev.get("end_to_end", {})
+        for key, value in report.items():
+            if key == "generate":
+                merged[key] = {**value, "run": run}
+            elif key in SUITES:
+                merged.setdefault(key, {}).update({name: {**entry, "run": run} for name, entry in value.items()})
+            else:
+                merged[key] = value
+        prev["end_to_end"] = merged
         (RESULTS / "eval_throughput.json").write_text(json.dumps(prev, indent=2, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
         print(json.dumps({k: {t: round(v.get("ratio", 0), 2) for t, v in report[k].items() if isinstance(v, dict)}

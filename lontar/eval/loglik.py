@@ -13,19 +13,18 @@ context pass per distinct cut.
 - `kv_cache` (default): one forward pass over each item's context (batched, right padded) returns
   the first continuation token's log-probability from the last context position and the context's KV
   cache; the cache rows are then repeated for the item's choices and only the continuation tokens run
-  through the model. Contexts in a batch whose shared token prefix is most of each context (a
-  few-shot block, SEA-HELM's preamble) run that prefix once for the whole batch. Single-token answers
-  (A/B/C/D) need no second pass at all.
+  through the model (sorted by length, batch_size rows a pass). Contexts that share a prefix that is
+  most of each (a few-shot block, SEA-HELM's preamble, one Belebele passage asked several questions)
+  form families across the whole task: the prefix runs once per family and the members run only their
+  own suffixes. Single-token answers (A/B/C/D) need no second pass at all.
 - `flat`: every (context, continuation) pair is one sequence, sorted by length and batched, as
   lm-evaluation-harness does (identical sequences, e.g. one-token answers, are run once).
 
 Both compute logits only at the positions that are scored (`logits_to_keep` as a boolean mask), never
-over the whole context and the full vocabulary, and pad on the right without an attention mask where
-the causal mask is exact (SDPA's fast causal path).
-
-Measured with `benchmarks/eval_throughput.py` (a 9M-parameter Llama, 32k vocabulary, CPU; items/s of
-kv_cache over flat): 0.83x on one-token answers, 0.94x on answer texts, 2.84x on 5-shot prompts. About a
-tie where prompts are short, a large gain where they are long and shared: kv_cache is the default.
+over the whole context and the full vocabulary, take log-probabilities as logit minus a chunked
+log-sum-exp (no full log-softmax written out), and pad on the right without an attention mask where
+the causal mask is exact (SDPA's fast causal path). `benchmarks/eval_throughput.py` and
+`benchmarks/eval_end_to_end.py` measure both against lm-evaluation-harness.
 """
 
 from __future__ import annotations
@@ -74,37 +73,76 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return ctx, whole[len(ctx):]
 
 
+# Causal LMs whose logits are exactly `lm_head(last_hidden_state)` (then an optional final soft-cap):
+# for these the head runs in chunks of rows fused with the reductions, never writing rows x vocab logits.
+FUSED_HEAD_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2"}
+
+
 class _Scores:
-    """Next-token scores at the kept positions, row-major. log p(t) = logit[t] - logsumexp(logits): the
-    full log-softmax (a rows x vocab tensor written out) is never materialised, only its normaliser."""
+    """Next-token scores at the kept positions, row-major: per row the log-sum-exp over the vocabulary,
+    the argmax, and the logits of the tokens asked for (`wanted`), so log p(t) = logit[t] - logsumexp.
+    Rows are processed in chunks whose logits stay in cache; the full log-softmax is never written out,
+    and with a fused head (`head`) neither are the logits."""
 
-    CHUNK = 64  # rows per exp-and-sum step: a temporary that stays in cache
+    CHUNK = 16  # rows per step: 16 x vocab floats stay in cache
 
-    def __init__(self, logits: torch.Tensor):
-        logits = logits.float()
-        top, self.best = logits.max(dim=-1)  # one pass gives the max (for stability) and the argmax
-        total = torch.empty_like(top)
-        for i in range(0, logits.shape[0], self.CHUNK):
-            total[i: i + self.CHUNK] = (logits[i: i + self.CHUNK] - top[i: i + self.CHUNK, None]).exp_().sum(-1)
-        self.lse = (total.log_() + top).cpu()
-        self.best = self.best.cpu()
-        self.logits = logits.cpu()
+    def __init__(self, rows: torch.Tensor, wanted: Sequence[Sequence[int]], head: Any = None, softcap: float | None = None):
+        n = rows.shape[0]
+        self.lse = torch.empty(n)
+        self.best = torch.empty(n, dtype=torch.long)
+        self.picked: list[dict[int, float]] = []
+        for i in range(0, n, self.CHUNK):
+            block = rows[i: i + self.CHUNK]
+            if head is not None:
+                block = torch.nn.functional.linear(block, head.weight, head.bias)
+                if softcap:
+                    block = torch.tanh(block / softcap) * softcap
+            block = block.float()
+            top, best = block.max(dim=-1)  # one pass gives the max (for stability) and the argmax
+            self.lse[i: i + len(block)] = ((block - top[:, None]).exp_().sum(-1).log_() + top).cpu()
+            self.best[i: i + len(block)] = best.cpu()
+            r_idx = [r for r in range(len(block)) for _ in wanted[i + r]]
+            c_idx = [t for r in range(len(block)) for t in wanted[i + r]]
+            vals = block[torch.tensor(r_idx, dtype=torch.long, device=block.device),
+                         torch.tensor(c_idx, dtype=torch.long, device=block.device)].tolist() if r_idx else []
+            at = 0
+            for r in range(len(block)):
+                k = len(wanted[i + r])
+                self.picked.append(dict(zip(wanted[i + r], vals[at: at + k])))
+                at += k
 
     def span(self, start: int, targets: Sequence[int]) -> tuple[float, bool]:
         """Summed log-probability of `targets` at rows start.. and whether each is the argmax."""
-        t = torch.tensor(list(targets), dtype=torch.long)
-        end = start + len(t)
-        vals = self.logits[start:end].gather(1, t.unsqueeze(1)).squeeze(1) - self.lse[start:end]
-        return float(vals.sum()), bool((self.best[start:end] == t).all())
+        total = torch.tensor([self.picked[start + k][t] for k, t in enumerate(targets)], dtype=torch.float32)
+        total = total - self.lse[start: start + len(targets)]
+        greedy = all(int(self.best[start + k]) == t for k, t in enumerate(targets))
+        return float(total.sum()), greedy
 
 
-def _logits(model: Any, keep: torch.Tensor, **kwargs: Any) -> tuple[_Scores, Any]:
-    """Scores at the `keep` positions only, flattened in row-major order (and the output)."""
+def _fused_head(model: Any) -> tuple[Any, Any, float | None] | None:
+    """(decoder, lm_head, soft-cap) where the logits are exactly the head over the decoder's output."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cfg = getattr(base, "config", None)
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    decoder = getattr(base, "model", None)
+    if getattr(cfg, "model_type", None) not in FUSED_HEAD_TYPES or type(head) is not torch.nn.Linear or decoder is None:
+        return None
+    return decoder, head, getattr(cfg, "final_logit_softcapping", None)
+
+
+def _logits(model: Any, keep: torch.Tensor, wanted: Sequence[Sequence[int]], **kwargs: Any) -> tuple[_Scores, Any]:
+    """Scores at the `keep` positions only, flattened in row-major order (and the output); `wanted`: per
+    kept position, the token ids whose log-probability will be asked for."""
+    fused = _fused_head(model)
+    if fused is not None:
+        decoder, head, softcap = fused
+        out = decoder(**kwargs)
+        return _Scores(out.last_hidden_state[keep], wanted, head, softcap), out
     out = model(logits_to_keep=keep, **kwargs)
     logits = out.logits
     if logits.dim() == 3:  # a model that does not take a boolean logits_to_keep: select here
         logits = logits[keep] if logits.shape[1] == keep.shape[1] else logits.reshape(-1, logits.shape[-1])
-    return _Scores(logits), out
+    return _Scores(logits, wanted), out
 
 
 def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -289,7 +327,8 @@ class LoglikScorer:
         # Right padding needs no attention mask here (as in lm-eval): pads come after every real token,
         # so the causal mask alone is exact and SDPA takes its fast causal path. The pads' cache
         # entries are masked out in the continuation pass.
-        logp, out = _logits(self.model, keep.to(dev), input_ids=ids.to(dev), past_key_values=cache,
+        firsts = [sorted({c[0] for c in groups[g][1]}) for g in batch]
+        logp, out = _logits(self.model, keep.to(dev), firsts, input_ids=ids.to(dev), past_key_values=cache,
                             attention_mask=None if attn is None else attn.to(dev),
                             position_ids=None if pos is None else pos.to(dev), use_cache=bool(multi))
         sums: dict[tuple[int, int], list[Any]] = {}  # row b: the next-token distribution after context b
@@ -316,7 +355,8 @@ class LoglikScorer:
                 cids, cmask = _pad([c[:-1] for c in conts], self.pad)
                 pos2 = lens[rows].unsqueeze(1) + torch.arange(cids.shape[1]).unsqueeze(0)
                 full_mask = torch.cat([mask[rows], cmask], dim=1)
-                logp2, _ = _logits(self.model, cmask.bool().to(dev), input_ids=cids.to(dev),
+                logp2, _ = _logits(self.model, cmask.bool().to(dev), [[t] for c in conts for t in c[1:]],
+                                   input_ids=cids.to(dev),
                                    attention_mask=full_mask.to(dev), past_key_values=cache,
                                    position_ids=pos2.to(dev), use_cache=False)
                 at = 0
@@ -352,7 +392,15 @@ class LoglikScorer:
                 n = max(len(c) for _, c in rows[seq])
                 keep[r, len(seq) - n: len(seq)] = True
                 spans.append(n)
-            logp, _ = _logits(self.model, keep.to(self.device), input_ids=ids.to(self.device), use_cache=False)
+            wanted: list[set[int]] = []
+            for seq, n in zip(batch, spans):
+                at_seq = [set() for _ in range(n)]
+                for _, cont in rows[seq]:
+                    for k, t in enumerate(cont):
+                        at_seq[n - len(cont) + k].add(t)
+                wanted.extend(at_seq)
+            logp, _ = _logits(self.model, keep.to(self.device), [sorted(w) for w in wanted],
+                              input_ids=ids.to(self.device), use_cache=False)
             at = 0
             for seq, n in zip(batch, spans):
                 for index, cont in rows[seq]:
