@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--max-logits-gb", type=float, default=4.0)
     parser.add_argument("--suites", nargs="+", default=list(SUITES), choices=SUITES)
     parser.add_argument("--workloads", nargs="+", choices=list(HELDOUT), help="held-out workloads to run (default all)")
+    parser.add_argument("--backend-tasks", nargs="+", choices=BACKEND_TASKS, default=BACKEND_TASKS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
@@ -203,7 +204,7 @@ def main() -> None:
                       f"{report['heldout'][kind]['ratio']:.2f}x, {len(differing)} items differ", flush=True)
         if "backend" in args.suites:
             report["backend"] = {}
-            for htask in BACKEND_TASKS:
+            for htask in args.backend_tasks:
                 lfile = {"belebele_vie_Latn": "belebele_vi.yaml", "xcopa_vi": "xcopa_vi.yaml", "xnli_vi": "xnli_vi.yaml"}[htask]
                 sizes = fits(max_tokens(lfile, dirs, tok))
                 w = args.warmup_items
@@ -230,7 +231,8 @@ def main() -> None:
         if "generate" in args.suites:
             report["generate"] = generation(model, tok, args, fits)
         prev = json.loads((RESULTS / "eval_throughput.json").read_text(encoding="utf-8"))
-        # A run of some suites or workloads updates those entries and keeps the others (each entry names its run).
+        # A run of some suites or workloads updates those entries and keeps the others; every entry names the
+        # run (command, commit) that measured it, the top level the machine, versions and model.
         run = {k: report[k] for k in ("command", "commit", "dirty")}
         merged = prev.get("end_to_end", {})
         for key, value in report.items():
@@ -238,8 +240,10 @@ def main() -> None:
                 merged[key] = {**value, "run": run}
             elif key in SUITES:
                 merged.setdefault(key, {}).update({name: {**entry, "run": run} for name, entry in value.items()})
-            else:
+            elif key not in run:
                 merged[key] = value
+        for key in run:
+            merged.pop(key, None)
         prev["end_to_end"] = merged
         (RESULTS / "eval_throughput.json").write_text(json.dumps(prev, indent=2, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")

@@ -63,8 +63,9 @@ def belebele_rows(sentences: list[str], n: int, seed: int, dialect: str, passage
 
 
 def xcopa_rows(sentences: list[str], n: int, seed: int) -> list[dict[str, Any]]:
+    """XCOPA's premises and alternatives are short sentences ending in a full stop (id, vi)."""
     rng = random.Random(seed)
-    short = [s for s in sentences if len(s) <= 120]
+    short = [s for s in sentences if len(s) <= 120 and s.endswith(".") and not s.endswith("..")]
     rng.shuffle(short)
     return [{"premise": short[3 * i], "choice1": short[3 * i + 1], "choice2": short[3 * i + 2],
              "question": rng.choice(["cause", "effect"]), "label": rng.randrange(2), "idx": i, "changed": False}
