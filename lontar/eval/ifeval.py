@@ -159,7 +159,11 @@ def _capital_words(r: str, kw: Mapping[str, Any], lang: str, prompt: str) -> boo
 def _language(r: str, kw: Mapping[str, Any], lang: str, prompt: str) -> bool:
     """Most letters in the asked language's script. Latin-script languages cannot be told apart this
     way (Indonesian from Malay): there the check passes on script alone, and says so in its name."""
-    return script_share(r, str(kw["language"])) >= 0.5
+    try:
+        lang_asked = get_lang(str(kw["language"]))
+    except ValueError as e:
+        raise DataError(f"ifeval: language:response_language: {e}") from None
+    return script_share(r, lang_asked) >= 0.5
 
 
 def _repeat(r: str, kw: Mapping[str, Any], lang: str, prompt: str) -> bool:

@@ -60,3 +60,8 @@ def test_unknown_instruction_or_mismatched_kwargs_fail_loudly():
         check_item(KM, ["detectable_format:made_up"], [{}], "km")
     with pytest.raises(DataError, match="kwargs"):
         check_item(KM, ["punctuation:no_comma"], [], "km")
+
+
+def test_an_unknown_response_language_is_a_data_error():
+    with pytest.raises(DataError, match="response_language"):
+        check_item(KM, ["language:response_language"], [{"language": "xx"}], "km")
