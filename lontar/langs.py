@@ -287,18 +287,16 @@ def script_share(text: str, lang: str | Lang) -> float:
     return in_script / letters if letters else 0.0
 
 
-# Where a sentence ends, per script (a regular expression over the text). Khmer and Burmese have their
-# own full stops; Thai and Lao write none and separate sentences with a space.
-SENTENCE_END: Mapping[str, str] = MappingProxyType({
-    "Khmr": r"[\u17d4\u17d5!?]+",  # ។ ៕
-    "Mymr": r"[\u104b!?]+",  # ။
-    "Thai": r"\s+|[!?]+",
-    "Laoo": r"\s+|[!?]+",
-    "Hans": r"[\u3002\uff01\uff1f!?]+",  # 。！？
-    "Latn": r"[.!?\u2026]+(?=\s|$)",
-})
+# Thai and Lao write no full stop: a space ends a sentence (or a clause), besides `Lang.sentence_end`.
+SPACE_ENDS_SENTENCE = frozenset({"th", "lo"})
 
 
-def sentence_end(lang: str | Lang) -> str:
-    """A regular expression that splits `lang`'s text into sentences."""
-    return SENTENCE_END[get_lang(lang).script]
+def sentence_pattern(lang: str | Lang) -> str:
+    """A regular expression that splits `lang`'s text into sentences: a run of its sentence-ending
+    characters (`Lang.sentence_end`; followed by a space or the end where the script writes spaces, so
+    "3.5" stays whole), and a space in Thai and Lao."""
+    import re
+
+    info = get_lang(lang)
+    pattern = "[" + re.escape(info.sentence_end) + "]+" + (r"(?=\s|$)" if info.uses_spaces else "")
+    return pattern + (r"|\s+" if info.code in SPACE_ENDS_SENTENCE else "")

@@ -4,7 +4,8 @@ Google's IFEval (and lm-eval's `ifeval` task) counts words by whitespace and sen
 stops, so "answer in at least 100 words" is unmeasurable in Khmer, Lao, Thai or Burmese. Here every
 count goes through `lontar.langs`: words are the language's units (`units`: syllables where the
 script writes no spaces, whitespace words elsewhere), sentences end at the script's own full stops
-(`sentence_end`), and "respond in language X" is the share of letters in X's script.
+(`Lang.sentence_end`, and a space in Thai and Lao: `sentence_pattern`), and "respond in language X"
+is the share of letters in X's script.
 
 An item carries IFEval's fields: `instruction_id_list` (e.g. `length_constraints:number_words`) and
 `kwargs` (one dict per instruction, IFEval's argument names). Each instruction is checked `strict`
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lontar.errors import DataError
-from lontar.langs import get_lang, script_share, sentence_end
+from lontar.langs import get_lang, script_share, sentence_pattern
 from lontar.text.syllables import units
 
 
@@ -38,7 +39,7 @@ def count_words(text: str, lang: str) -> int:
 
 
 def count_sentences(text: str, lang: str) -> int:
-    return len([s for s in re.split(sentence_end(lang), text) if any(ch.isalnum() for ch in s)])
+    return len([s for s in re.split(sentence_pattern(lang), text) if any(ch.isalnum() for ch in s)])
 
 
 Check = Callable[[str, Mapping[str, Any], str, str], bool]
