@@ -20,6 +20,7 @@ def _config(tmp_path):
                                    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                                    "max_position_embeddings": 256},
                   "tokenizer": str(tok_dir), "dtype": "float32"},
+        "train": {"block_size": 128},
     })
 
 
