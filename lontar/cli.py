@@ -23,6 +23,7 @@ STAGES: dict[str, tuple[str, str, str]] = {
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints on benchmark tasks and held-out bits per byte"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
     "audit": ("lontar.governance.audit", "run_audit", "check the run's responsible-AI record (governance.json)"),
+    "generate": ("lontar.eval.sample", "run_generate", "generate text from a checkpoint (base, adapter, step-N)"),
     "plan": ("lontar.train.plan", "run_plan", "estimate GPU memory per strategy (DDP, FSDP2, ZeRO-3) from config.json"),
 }
 
@@ -48,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="continue from the latest checkpoint in runs/<name>/checkpoints (or the one given)")
         if name == "eval":
             p.add_argument("--checkpoints", nargs="+", help="'base', 'adapter' or adapter folders")
+        if name == "generate":
+            p.add_argument("prompt", nargs="+", help="one or more prompts (each generated separately)")
+            p.add_argument("--checkpoint", help="'base', 'adapter' (default when trained), a step-N checkpoint "
+                                                "or adapter folder, or a full model folder")
+            p.add_argument("--max-new-tokens", type=int, default=128)
+            p.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                           help="stop at this text (repeatable; escapes such as \\n are read)")
+            p.add_argument("--chat", action="store_true", help="wrap the prompt in the tokenizer's chat template")
         if name == "plan":
             p.add_argument("--gpus", type=int, default=1, help="GPUs to spread the run over (default 1)")
             p.add_argument("--gpu-memory", type=float, default=80.0, metavar="GIB", help="memory per GPU in GiB (default 80)")
@@ -86,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
         module, func, _ = STAGES[args.stage]
         run: Callable[..., object] = getattr(importlib.import_module(module), func)
-        lock = run_lock(cfg.run_dir, args.stage) if args.stage not in ("audit", "plan") else nullcontext()
+        # generate only reads a checkpoint: it may look at one while training writes the next
+        unlocked = ("audit", "plan", "generate")
+        lock = run_lock(cfg.run_dir, args.stage) if args.stage not in unlocked else nullcontext()
         # The outer check catches a run folder that cannot even be created; the inner one cleans up
         # while the lock is still held.
         with storage_errors(str(cfg.run_dir)), lock, \
@@ -95,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 run(cfg, gpus=args.gpus, gpu_memory=args.gpu_memory)
             elif args.stage == "publish":  # the upload switch comes from the command line only
                 run(cfg, push=args.push)
+            elif args.stage == "generate":
+                stops = [s.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8") for s in args.stop]
+                run(cfg, args.prompt, checkpoint=args.checkpoint, max_new_tokens=args.max_new_tokens, stop=stops,
+                    chat=args.chat)
             elif getattr(args, "resume", False):
                 run(cfg, resume=args.resume)
             else:

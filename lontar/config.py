@@ -496,6 +496,10 @@ class TrainConfig(_Strict):
     packing_open_blocks: int = Field(64, gt=0)  # first-fit window of the padding-free packer
     eval_every: int = Field(0, ge=0)  # validation loss and bits per byte every N steps (and at the end); 0: off
     eval_docs: int = Field(200, gt=0)  # validation documents read from the run's corpus
+    # Benchmark tasks (names, globs, paths as eval.tasks) run every eval_tasks_every steps (default eval_every)
+    # and at the end, on the main process with the adapter as trained so far; data and limits from `eval`.
+    eval_tasks: list[str] = Field(default_factory=list)
+    eval_tasks_every: int = Field(0, ge=0)
     save_every: int = Field(0, ge=0)  # a checkpoint every N steps (and at the end); 0: off
     keep_last: int = Field(2, gt=0)  # checkpoints kept
     max_bad_steps: int = Field(5, gt=0)  # non-finite loss or gradients: skip the step; abort after this many in a row

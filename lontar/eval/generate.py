@@ -1,8 +1,12 @@
 """Batched greedy generation with stop sequences and a token limit.
 
 Prompts are sorted by length (long first) and left padded, so a batch pads little; each row stops at
-its first stop sequence (checked on the decoded text, so a stop string split across tokens is found)
-or after `max_new_tokens`. The returned text is cut before the stop sequence.
+its first stop sequence or after `max_new_tokens`. Stop sequences are matched by transformers'
+`stop_strings` (on token ids, against tables precomputed once per vocabulary, so a stop string split
+across tokens is found without decoding anything); only where a stop string could begin inside the
+prompt (the prompt ends with a stop string's first characters) does a batch fall back to checking the
+decoded new text, since `stop_strings` also looks at the prompt. The returned text is cut before the
+stop sequence, so both paths return the same text.
 """
 
 from __future__ import annotations
@@ -28,6 +32,19 @@ class _StopOnText(StoppingCriteria):
             return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width:], skip_special_tokens=True)
         return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
+
+
+def stop_may_span(tokenizer: Any, rows: Sequence[Sequence[int]], stops: Sequence[str]) -> bool:
+    """Whether some row's prompt ends with a proper prefix of a stop string (which `stop_strings`,
+    matching across the prompt boundary, would complete early)."""
+    longest = max((len(s) for s in stops), default=0)
+    if longest <= 1:
+        return False
+    for row in rows:
+        tail = tokenizer.decode(list(row[-longest:]), skip_special_tokens=False)
+        if any(tail.endswith(s[:k]) for s in stops for k in range(1, len(s))):
+            return True
+    return False
 
 
 def cut_at_stop(text: str, stops: Sequence[str]) -> str:
@@ -61,10 +78,14 @@ def greedy_generate(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_n
         for r, row in enumerate(rows):  # left padding
             ids[r, width - len(row):] = torch.tensor(row, dtype=torch.long)
             mask[r, width - len(row):] = 1
+        stops = [s for s in stop if s]
+        if stops and not stop_may_span(tokenizer, rows, stops):
+            how: dict[str, Any] = {"stop_strings": stops, "tokenizer": tokenizer}
+        else:
+            how = {"stopping_criteria": StoppingCriteriaList([_StopOnText(tokenizer, width, stops)])}
         gen = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), do_sample=False,
-                             max_new_tokens=max_new_tokens, pad_token_id=pad,
-                             stopping_criteria=StoppingCriteriaList([_StopOnText(tokenizer, width, stop)]),
-                             temperature=None, top_p=None, top_k=None)
+                             max_new_tokens=max_new_tokens, pad_token_id=pad, temperature=None, top_p=None,
+                             top_k=None, **how)
         texts = tokenizer.batch_decode(gen[:, width:], skip_special_tokens=True)
         for i, text in zip(order[b: b + batch_size], texts):
             out[i] = cut_at_stop(text, stop)

@@ -13,19 +13,18 @@ context pass per distinct cut.
 - `kv_cache` (default): one forward pass over each item's context (batched, right padded) returns
   the first continuation token's log-probability from the last context position and the context's KV
   cache; the cache rows are then repeated for the item's choices and only the continuation tokens run
-  through the model. Contexts in a batch whose shared token prefix is most of each context (a
-  few-shot block, SEA-HELM's preamble) run that prefix once for the whole batch. Single-token answers
-  (A/B/C/D) need no second pass at all.
+  through the model (sorted by length, batch_size rows a pass). Contexts that share a prefix that is
+  most of each (a few-shot block, SEA-HELM's preamble, one Belebele passage asked several questions)
+  form families across the whole task: the prefix runs once per family and the members run only their
+  own suffixes. Single-token answers (A/B/C/D) need no second pass at all.
 - `flat`: every (context, continuation) pair is one sequence, sorted by length and batched, as
   lm-evaluation-harness does (identical sequences, e.g. one-token answers, are run once).
 
 Both compute logits only at the positions that are scored (`logits_to_keep` as a boolean mask), never
-over the whole context and the full vocabulary, and pad on the right without an attention mask where
-the causal mask is exact (SDPA's fast causal path).
-
-Measured with `benchmarks/eval_throughput.py` (a 9M-parameter Llama, 32k vocabulary, CPU; items/s of
-kv_cache over flat): 0.83x on one-token answers, 0.94x on answer texts, 2.84x on 5-shot prompts. About a
-tie where prompts are short, a large gain where they are long and shared: kv_cache is the default.
+over the whole context and the full vocabulary, take log-probabilities as logit minus a chunked
+log-sum-exp (no full log-softmax written out), and pad on the right without an attention mask where
+the causal mask is exact (SDPA's fast causal path). `benchmarks/eval_throughput.py` and
+`benchmarks/eval_end_to_end.py` measure both against lm-evaluation-harness.
 """
 
 from __future__ import annotations
@@ -75,13 +74,76 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return ctx, whole[len(ctx):]
 
 
-def _logits(model: Any, keep: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, Any]:
-    """Log-probabilities at the `keep` positions only, flattened in row-major order (and the output)."""
+# Causal LMs whose logits are exactly `lm_head(last_hidden_state)` (then an optional final soft-cap):
+# for these the head runs in chunks of rows fused with the reductions, never writing rows x vocab logits.
+FUSED_HEAD_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2"}
+
+
+class _Scores:
+    """Next-token scores at the kept positions, row-major: per row the log-sum-exp over the vocabulary,
+    the argmax, and the logits of the tokens asked for (`wanted`), so log p(t) = logit[t] - logsumexp.
+    Rows are processed in chunks whose logits stay in cache; the full log-softmax is never written out,
+    and with a fused head (`head`) neither are the logits."""
+
+    CHUNK = 16  # rows per step: 16 x vocab floats stay in cache
+
+    def __init__(self, rows: torch.Tensor, wanted: Sequence[Sequence[int]], head: Any = None, softcap: float | None = None):
+        n = rows.shape[0]
+        self.lse = torch.empty(n)
+        self.best = torch.empty(n, dtype=torch.long)
+        self.picked: list[dict[int, float]] = []
+        for i in range(0, n, self.CHUNK):
+            block = rows[i: i + self.CHUNK]
+            if head is not None:
+                block = torch.nn.functional.linear(block, head.weight, head.bias)
+                if softcap:
+                    block = torch.tanh(block / softcap) * softcap
+            block = block.float()
+            top, best = block.max(dim=-1)  # one pass gives the max (for stability) and the argmax
+            self.lse[i: i + len(block)] = ((block - top[:, None]).exp_().sum(-1).log_() + top).cpu()
+            self.best[i: i + len(block)] = best.cpu()
+            r_idx = [r for r in range(len(block)) for _ in wanted[i + r]]
+            c_idx = [t for r in range(len(block)) for t in wanted[i + r]]
+            vals = block[torch.tensor(r_idx, dtype=torch.long, device=block.device),
+                         torch.tensor(c_idx, dtype=torch.long, device=block.device)].tolist() if r_idx else []
+            at = 0
+            for r in range(len(block)):
+                k = len(wanted[i + r])
+                self.picked.append(dict(zip(wanted[i + r], vals[at: at + k])))
+                at += k
+
+    def span(self, start: int, targets: Sequence[int]) -> tuple[float, bool]:
+        """Summed log-probability of `targets` at rows start.. and whether each is the argmax."""
+        total = torch.tensor([self.picked[start + k][t] for k, t in enumerate(targets)], dtype=torch.float32)
+        total = total - self.lse[start: start + len(targets)]
+        greedy = all(int(self.best[start + k]) == t for k, t in enumerate(targets))
+        return float(total.sum()), greedy
+
+
+def _fused_head(model: Any) -> tuple[Any, Any, float | None] | None:
+    """(decoder, lm_head, soft-cap) where the logits are exactly the head over the decoder's output."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    cfg = getattr(base, "config", None)
+    head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+    decoder = getattr(base, "model", None)
+    if getattr(cfg, "model_type", None) not in FUSED_HEAD_TYPES or type(head) is not torch.nn.Linear or decoder is None:
+        return None
+    return decoder, head, getattr(cfg, "final_logit_softcapping", None)
+
+
+def _logits(model: Any, keep: torch.Tensor, wanted: Sequence[Sequence[int]], **kwargs: Any) -> tuple[_Scores, Any]:
+    """Scores at the `keep` positions only, flattened in row-major order (and the output); `wanted`: per
+    kept position, the token ids whose log-probability will be asked for."""
+    fused = _fused_head(model)
+    if fused is not None:
+        decoder, head, softcap = fused
+        out = decoder(**kwargs)
+        return _Scores(out.last_hidden_state[keep], wanted, head, softcap), out
     out = model(logits_to_keep=keep, **kwargs)
     logits = out.logits
     if logits.dim() == 3:  # a model that does not take a boolean logits_to_keep: select here
         logits = logits[keep] if logits.shape[1] == keep.shape[1] else logits.reshape(-1, logits.shape[-1])
-    return torch.log_softmax(logits.float(), dim=-1), out
+    return _Scores(logits, wanted), out
 
 
 def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,14 +154,6 @@ def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.T
         ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
         mask[i, : len(r)] = 1
     return ids, mask
-
-
-def _common_prefix(rows: Sequence[Sequence[int]]) -> int:
-    first, n = rows[0], min(len(r) for r in rows) - 1  # leave every row at least one token of its own
-    i = 0
-    while i < n and all(r[i] == first[i] for r in rows):
-        i += 1
-    return i
 
 
 class LoglikScorer:
@@ -114,6 +168,9 @@ class LoglikScorer:
         self.max_length = max_length or getattr(cfg, "max_position_embeddings", None) or 2048
         pad = tokenizer.pad_token_id
         self.pad = pad if pad is not None else prefix_token_id(tokenizer)
+        # Several families per pass (padded prefixes, masked suffixes) pays on a GPU; on CPU the masked
+        # attention path costs more than the larger batch saves.
+        self.pack_families = self.device.type != "cpu"
 
     # ------------------------------------------------------------------ public
 
@@ -124,15 +181,25 @@ class LoglikScorer:
         the left until context + continuation fits `max_length + 1` (the last token is never input).
         Choices of different lengths then see different contexts; pairs that still share one context
         share its pass. `Scored.truncated` says which pairs were cut."""
+        encoded = [[encode_pair(self.tokenizer, context, c) for c in conts] for context, conts in items]
+        for (context, _), pairs in zip(items, encoded):
+            if any(not cont for _, cont in pairs):
+                raise InvalidInput(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+        return self.score_tokens(encoded, desc)
+
+    def score_tokens(self, items: Sequence[Sequence[tuple[Sequence[int], Sequence[int]]]],
+                     desc: str = "loglik") -> list[list[Scored]]:
+        """`score` on token ids: per item, its (context, continuation) pairs as encoded already (the lm-eval
+        backend receives them so). Pairs of any item that share a context share its pass."""
         groups: list[tuple[list[int], list[list[int]]]] = []
         slots: list[list[tuple[int, int, bool]]] = []  # per group: (item, choice, cut) of each continuation
         limit = self.max_length + 1
-        for i, (context, conts) in enumerate(items):
+        for i, pairs in enumerate(items):
             by_ctx: dict[tuple[int, ...], int] = {}
-            for j, c in enumerate(conts):
-                ctx, cont = encode_pair(self.tokenizer, context, c)
+            for j, (ctx, cont) in enumerate(pairs):
+                ctx, cont = list(ctx), list(cont)
                 if not cont:
-                    raise InvalidInput(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
+                    raise InvalidInput("a continuation encodes to no tokens")
                 if len(cont) >= limit:
                     raise InvalidInput(f"a continuation of {len(cont)} tokens does not fit max_length {self.max_length}")
                 cut = len(ctx) + len(cont) > limit
@@ -145,7 +212,7 @@ class LoglikScorer:
                 groups[g][1].append(cont)
                 slots[g].append((i, j, cut))
         flat = self._flat(groups, desc) if self.strategy == "flat" else self._kv(groups, desc)
-        out: list[list[Scored | None]] = [[None] * len(conts) for _, conts in items]
+        out: list[list[Scored | None]] = [[None] * len(pairs) for pairs in items]
         k = 0
         for slot in slots:
             for i, j, cut in slot:
@@ -168,70 +235,141 @@ class LoglikScorer:
             batches.append(cur)
         return batches
 
+    def _families(self, groups: list[tuple[list[int], list[list[int]]]]) -> list[tuple[int, list[int]]]:
+        """Contexts that share a long token prefix (a few-shot block, SEA-HELM's preamble, one Belebele
+        passage asked several questions): (prefix length, groups), the prefix worth a pass of its own
+        only when it is most of every member's context. Singles come back with prefix length 0."""
+        order = sorted(range(len(groups)), key=lambda g: groups[g][0])  # lexicographic: sharers adjacent
+        fams: list[tuple[int, list[int]]] = []
+        for g in order:
+            ctx = groups[g][0]
+            if fams:
+                plen, members = fams[-1]
+                head = groups[members[0]][0]
+                limit = min(len(ctx) - 1, plen if len(members) > 1 else len(head) - 1)
+                n = 0
+                while n < limit and ctx[n] == head[n]:
+                    n += 1
+                shortest = min(len(ctx), *(len(groups[m][0]) for m in members))
+                if n >= max(MIN_SHARED_PREFIX, shortest // 2):
+                    fams[-1] = (n, [*members, g])
+                    continue
+            fams.append((0, [g]))
+        out: list[tuple[int, list[int]]] = []
+        for plen, members in fams:
+            if len(members) == 1:
+                out.append((0, members))
+                continue
+            members.sort(key=lambda g: -len(groups[g][0]))
+            for i in range(0, len(members), self.batch_size):  # a family larger than a batch: its prefix per chunk
+                out.append((plen, members[i: i + self.batch_size]))
+        return out
+
+    def _kv_batches(self, groups: list[tuple[list[int], list[list[int]]]]) -> list[list[tuple[int, list[int]]]]:
+        """Batches of at most batch_size contexts: singles by length (little padding), families by prefix
+        length, never mixed (a batch of singles needs no prefix pass and no attention mask)."""
+        fams = self._families(groups)
+        singles = sorted((m[0] for p, m in fams if p == 0), key=lambda g: -len(groups[g][0]))
+        shared = sorted((f for f in fams if f[0] > 0), key=lambda f: -f[0])
+        batches = [[(0, [g]) for g in b] for b in self._batches(singles, [1] * len(groups))]
+        if not self.pack_families:
+            # One family per batch: its prefix runs alone (no padding), so the members' suffixes need no
+            # attention mask either and SDPA keeps its fast causal path, which on CPU outweighs batching.
+            return batches + [[f] for f in shared]
+        cur: list[tuple[int, list[int]]] = []
+        for f in shared:
+            if cur and sum(len(m) for _, m in cur) + len(f[1]) > self.batch_size:
+                batches.append(cur)
+                cur = []
+            cur.append(f)
+        if cur:
+            batches.append(cur)
+        return batches
+
     @torch.no_grad()
     def _kv(self, groups: list[tuple[list[int], list[list[int]]]], desc: str) -> list[Scored]:
         results: list[list[Scored | None]] = [[None] * len(conts) for _, conts in groups]
-        order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
-        # A batch holds up to batch_size contexts; its second pass holds their multi-token choices.
-        batches = self._batches(order, [1] * len(groups))
         bar = tqdm(total=sum(len(c) for _, c in groups), desc=desc, mininterval=1.0, disable=not self.progress)
-        dev = self.device
-        for batch in batches:
-            ctxs = [groups[g][0] for g in batch]
-            lens = torch.tensor([len(c) for c in ctxs])
-            ids, mask = _pad(ctxs, self.pad)
-            shared = _common_prefix(ctxs) if len(ctxs) > 1 else 0
-            cache, pos = None, None
-            # Worth a pass of its own only when the prefix is most of every context: the rest then needs an
-            # explicit mask (SDPA's slower path), which costs more than a short prefix saves.
-            if shared >= max(MIN_SHARED_PREFIX, min(len(c) for c in ctxs) // 2):
-                out = self.model(input_ids=ids[:1, :shared].to(dev), use_cache=True, logits_to_keep=1)
-                cache = out.past_key_values
-                cache.batch_repeat_interleave(len(ctxs))
-                pos = torch.arange(shared, ids.shape[1]).unsqueeze(0).expand(len(ctxs), -1)
-            else:
-                shared = 0
-            keep = torch.zeros((len(ctxs), ids.shape[1] - shared), dtype=torch.bool)
-            keep[torch.arange(len(ctxs)), lens - 1 - shared] = True
-            multi = [(b, j) for b, g in enumerate(batch) for j, c in enumerate(groups[g][1]) if len(c) > 1]
-            # Right padding needs no attention mask here (as in lm-eval): pads come after every real token,
-            # so the causal mask alone is exact and SDPA takes its fast causal path. The pads' cache
-            # entries are masked out in the second pass.
-            logp, out = _logits(self.model, keep.to(dev), input_ids=ids[:, shared:].to(dev),
-                                past_key_values=cache, position_ids=None if pos is None else pos.to(dev),
-                                use_cache=bool(multi))
-            first = logp.cpu()  # (rows, vocab): the next-token distribution after each context
-            sums: dict[tuple[int, int], list[float]] = {}
-            for b, g in enumerate(batch):
-                for j, cont in enumerate(groups[g][1]):
-                    row = first[b]
-                    sums[(b, j)] = [float(row[cont[0]]), bool(int(row.argmax()) == cont[0])]
-            if multi:
-                cache = out.past_key_values
-                cache.batch_select_indices(torch.tensor([b for b, _ in multi], device=dev))
-                conts = [groups[batch[b]][1][j] for b, j in multi]
-                cids, cmask = _pad([c[:-1] for c in conts], self.pad)
-                pos2 = lens[[b for b, _ in multi]].unsqueeze(1) + torch.arange(cids.shape[1]).unsqueeze(0)
-                full_mask = torch.cat([mask[[b for b, _ in multi]], cmask], dim=1)
-                logp2, _ = _logits(self.model, cmask.bool().to(dev), input_ids=cids.to(dev),
-                                   attention_mask=full_mask.to(dev), past_key_values=cache,
-                                   position_ids=pos2.to(dev), use_cache=False)
-                logp2 = logp2.cpu()
-                at = 0
-                for (b, j), cont in zip(multi, conts):
-                    n = len(cont) - 1
-                    rows = logp2[at: at + n]
-                    target = torch.tensor(cont[1:])
-                    s = sums[(b, j)]
-                    s[0] += float(rows.gather(1, target.unsqueeze(1)).sum())
-                    s[1] = s[1] and bool((rows.argmax(-1) == target).all())
-                    at += n
-            for (b, j), (ll, greedy) in sums.items():
-                g = batch[b]
-                results[g][j] = Scored(ll, greedy, len(groups[g][1][j]))
+        for fams in self._kv_batches(groups):
+            batch = [g for _, members in fams for g in members]
+            self._kv_batch(groups, fams, results)
             bar.update(sum(len(groups[g][1]) for g in batch))
         bar.close()
         return [s for r in results for s in r]  # type: ignore[misc]
+
+    def _kv_batch(self, groups: list[tuple[list[int], list[list[int]]]], fams: list[tuple[int, list[int]]],
+                  results: list[list[Scored | None]]) -> None:
+        dev = self.device
+        batch = [g for _, members in fams for g in members]
+        ctxs = [groups[g][0] for g in batch]
+        lens = torch.tensor([len(c) for c in ctxs])
+        cache, pos, attn = None, None, None
+        if fams[0][0] == 0:  # singles: one pass over whole contexts
+            ids, mask = _pad(ctxs, self.pad)
+            starts = torch.zeros(len(batch), dtype=torch.long)
+        else:
+            # Each family's prefix once (right padded; a causal mask alone is exact for its real tokens),
+            # its cache rows repeated for the members, then only the members' own suffixes.
+            plens = [p for p, members in fams for _ in members]
+            pids, pmask = _pad([groups[members[0]][0][:p] for p, members in fams], self.pad)
+            out = self.model(input_ids=pids.to(dev), use_cache=True, logits_to_keep=1)
+            cache = out.past_key_values
+            owner = torch.tensor([f for f, (_, members) in enumerate(fams) for _ in members])
+            cache.batch_select_indices(owner.to(dev))
+            ids, smask = _pad([c[p:] for c, p in zip(ctxs, plens)], self.pad)
+            starts = torch.tensor(plens)
+            pos = starts.unsqueeze(1) + torch.arange(ids.shape[1]).unsqueeze(0)
+            mask = torch.cat([pmask[owner], smask], dim=1)
+            # One prefix without padding: the suffixes' right padding is again exact under the causal mask.
+            attn = None if len(fams) == 1 else mask
+        keep = torch.zeros(ids.shape, dtype=torch.bool)
+        keep[torch.arange(len(batch)), lens - 1 - starts] = True
+        multi = [(b, j) for b, g in enumerate(batch) for j, c in enumerate(groups[g][1]) if len(c) > 1]
+        # Right padding needs no attention mask here (as in lm-eval): pads come after every real token,
+        # so the causal mask alone is exact and SDPA takes its fast causal path. The pads' cache
+        # entries are masked out in the continuation pass.
+        firsts = [sorted({c[0] for c in groups[g][1]}) for g in batch]
+        logp, out = _logits(self.model, keep.to(dev), firsts, input_ids=ids.to(dev), past_key_values=cache,
+                            attention_mask=None if attn is None else attn.to(dev),
+                            position_ids=None if pos is None else pos.to(dev), use_cache=bool(multi))
+        sums: dict[tuple[int, int], list[Any]] = {}  # row b: the next-token distribution after context b
+        for b, g in enumerate(batch):
+            for j, cont in enumerate(groups[g][1]):
+                sums[(b, j)] = list(logp.span(b, cont[:1]))
+        if multi:
+            # The continuations of all the batch's items, sorted by length and run batch_size rows at a time
+            # (an item with many long choices does not make one huge pass).
+            cache = out.past_key_values
+            multi.sort(key=lambda bj: -len(groups[batch[bj[0]]][1][bj[1]]))
+            layers = getattr(cache, "layers", None)
+            saved = [(layer.keys, layer.values) for layer in layers] if layers is not None else None
+            step = self.batch_size if saved is not None else len(multi)
+            for at0 in range(0, len(multi), step):
+                chunk = multi[at0: at0 + step]
+                rows = torch.tensor([b for b, _ in chunk])
+                if saved is not None:
+                    for layer, (k, v) in zip(layers, saved):
+                        layer.keys, layer.values = k[rows.to(k.device)], v[rows.to(v.device)]
+                else:
+                    cache.batch_select_indices(rows.to(dev))
+                conts = [groups[batch[b]][1][j] for b, j in chunk]
+                cids, cmask = _pad([c[:-1] for c in conts], self.pad)
+                pos2 = lens[rows].unsqueeze(1) + torch.arange(cids.shape[1]).unsqueeze(0)
+                full_mask = torch.cat([mask[rows], cmask], dim=1)
+                logp2, _ = _logits(self.model, cmask.bool().to(dev), [[t] for c in conts for t in c[1:]],
+                                   input_ids=cids.to(dev),
+                                   attention_mask=full_mask.to(dev), past_key_values=cache,
+                                   position_ids=pos2.to(dev), use_cache=False)
+                at = 0
+                for (b, j), cont in zip(chunk, conts):
+                    ll, greedy = logp2.span(at, cont[1:])
+                    s = sums[(b, j)]
+                    s[0] += ll
+                    s[1] = s[1] and greedy
+                    at += len(cont) - 1
+        for (b, j), (ll, greedy) in sums.items():
+            g = batch[b]
+            results[g][j] = Scored(ll, greedy, len(groups[g][1][j]))
 
     @torch.no_grad()
     def _flat(self, groups: list[tuple[list[int], list[list[int]]]], desc: str) -> list[Scored]:
@@ -255,16 +393,20 @@ class LoglikScorer:
                 n = max(len(c) for _, c in rows[seq])
                 keep[r, len(seq) - n: len(seq)] = True
                 spans.append(n)
-            logp, _ = _logits(self.model, keep.to(self.device), input_ids=ids.to(self.device), use_cache=False)
-            logp = logp.cpu()
+            wanted: list[set[int]] = []
+            for seq, n in zip(batch, spans):
+                at_seq = [set() for _ in range(n)]
+                for _, cont in rows[seq]:
+                    for k, t in enumerate(cont):
+                        at_seq[n - len(cont) + k].add(t)
+                wanted.extend(at_seq)
+            logp, _ = _logits(self.model, keep.to(self.device), [sorted(w) for w in wanted],
+                              input_ids=ids.to(self.device), use_cache=False)
             at = 0
             for seq, n in zip(batch, spans):
-                block = logp[at: at + n]
                 for index, cont in rows[seq]:
-                    part = block[n - len(cont):]
-                    target = torch.tensor(cont)
-                    ll = float(part.gather(1, target.unsqueeze(1)).sum())
-                    results[index] = Scored(ll, bool((part.argmax(-1) == target).all()), len(cont))
+                    ll, greedy = logp.span(at + n - len(cont), cont)
+                    results[index] = Scored(ll, greedy, len(cont))
                 at += n
             bar.update(sum(len(rows[s]) for s in batch))
         bar.close()

@@ -15,7 +15,14 @@ LOWER_IS_BETTER = {"bits_per_byte", "bits_per_char", "nll_per_token"}
 METRIC_LABELS = {"acc": "accuracy", "acc_norm": "accuracy (length-normalised)", "exact_match": "exact match",
                  "f1": "F1", "chrf": "chrF++", "chrf_syllables": "chrF++ (syllables)", "bleu": "BLEU",
                  "bleu_syllables": "BLEU (syllables)", "bits_per_byte": "bits/byte", "bits_per_char": "bits/char"}
-SCALE_100 = {"acc", "acc_norm", "exact_match", "f1"}  # shown in percent
+SCALE_100 = {"acc", "acc_norm", "exact_match", "f1", "ifeval_prompt", "ifeval_instruction", "ifeval_prompt_loose",
+             "ifeval_instruction_loose"}  # shown in percent
+CHANCE_METRICS = {"acc", "acc_norm"}
+SAMPLE_PROMPT_CHARS = 300
+
+
+def _inline(text: Any) -> str:
+    return str(text if text is not None else "").replace("`", "'").replace("\n", "⏎")
 
 
 def primary_metric(task: dict[str, Any]) -> str:
@@ -141,6 +148,18 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += [f"| {name} | {c} | {n} | {results['tasks'][name]['n']} | {w} |" for name, c, n, w in cut] + [""]
     if results.get("skipped"):
         lines += ["## Skipped", ""] + [f"- {t}: {why}" for t, why in results["skipped"].items()] + [""]
+    if results.get("samples"):
+        lines += ["## Samples", "", f"The first generations of each generation task, per checkpoint (every item is in "
+                  "`samples/<checkpoint>/<task>.jsonl`). Prompts are shown by their last lines.", ""]
+        for name, per in results["samples"].items():
+            lines += [f"### {name}", ""]
+            for c, items in per.items():
+                for x in items:
+                    prompt = (x.get("prompt") or "").rstrip()
+                    tail = prompt if len(prompt) <= SAMPLE_PROMPT_CHARS else "…" + prompt[-SAMPLE_PROMPT_CHARS:]
+                    lines += [f"**{c}**, item {x.get('index')}:", "", "```text", tail, "```",
+                              f"- generated: `{_inline(x.get('prediction'))}`",
+                              f"- reference: `{_inline(x.get('reference'))}`", ""]
     if results.get("plots"):
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in results["plots"]] + [""]
     return "\n".join(lines)
@@ -174,6 +193,16 @@ def _bars(ax: Any, results: dict[str, Any], tasks: list[str]) -> None:
                 series[c][1].append([v - ci[0] * k, ci[1] * k - v])
     x = np.arange(len(labels))
     width = 0.8 / max(1, len(ckpts))
+    if metric in CHANCE_METRICS:  # the accuracy of guessing, over each task's own bars
+        at, drawn = 0, False
+        for name in tasks:
+            task = results["tasks"][name]
+            n = len(_subsets(task, ckpts)) - (1 if task["lang"] == "*" and len(_subsets(task, ckpts)) == 2 else 0)
+            if task.get("chance") is not None:
+                ax.hlines(task["chance"] * 100.0, at - 0.45, at + n - 0.55, colors="gray", linestyles="--",
+                          linewidth=1, label=None if drawn else "chance", zorder=3)
+                drawn = True
+            at += n
     for i, c in enumerate(ckpts):
         vals, errs = series[c]
         bars = ax.bar(x + (i - (len(ckpts) - 1) / 2) * width, vals, width, label=c)
@@ -185,7 +214,32 @@ def _bars(ax: Any, results: dict[str, Any], tasks: list[str]) -> None:
     ax.set_xlim(-0.6, len(labels) - 0.4)
     unit = " (%)" if metric in SCALE_100 else ""
     ax.set_ylabel(METRIC_LABELS.get(metric, metric) + unit + (" ↓" if metric in LOWER_IS_BETTER else ""))
-    ax.legend(fontsize=7)
+    _legend_outside(ax)
+
+
+def _legend_outside(ax: Any) -> None:
+    """The legend right of the axes, so it never covers a bar or a line."""
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+
+
+def plot_steps(ax: Any, series: dict[str, list[tuple[int, float, list[float] | None]]], metric: str,
+               chance: dict[str, float] | None = None) -> None:
+    """Score against training step, one line per task with its 95% interval as a band, chance dashed."""
+    k = 100.0 if metric in SCALE_100 else 1.0
+    for name, pts in series.items():
+        pts = sorted(pts)
+        xs = [p[0] for p in pts]
+        line = ax.plot(xs, [p[1] * k for p in pts], marker="o", label=name)[0]
+        if all(p[2] for p in pts):
+            ax.fill_between(xs, [p[2][0] * k for p in pts], [p[2][1] * k for p in pts], color=line.get_color(),
+                            alpha=0.2, linewidth=0)
+        if chance and chance.get(name) is not None and metric in CHANCE_METRICS:
+            ax.axhline(chance[name] * k, color=line.get_color(), linestyle="--", linewidth=1,
+                       label=f"{name} chance")
+    unit = " (%)" if metric in SCALE_100 else ""
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + unit + (" ↓" if metric in LOWER_IS_BETTER else ""))
+    ax.set_xlabel("training step")
+    _legend_outside(ax)
 
 
 def write_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
@@ -214,7 +268,7 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
         ax.set_title(bench)
         fig.tight_layout()
         path = out_dir / "plots" / f"{bench}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append(str(path.relative_to(out_dir)))
     # The overview: one benchmark per row, as wide as the widest.
@@ -225,25 +279,23 @@ def write_plots(results: dict[str, Any], out_dir: Path) -> list[str]:
         ax.set_title(bench)
     fig.suptitle(f"{results['run']}: " + " vs ".join(results["checkpoints"]))
     fig.tight_layout()
-    fig.savefig(out_dir / "results.png", dpi=110)
+    fig.savefig(out_dir / "results.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     written.insert(0, "results.png")
     steps = {c: r["step"] for c, r in results["checkpoints"].items() if r.get("step") is not None}
     if len(set(steps.values())) >= 2:
-        fig, axes = plt.subplots(1, len(by_bench), figsize=(4.5 * len(by_bench), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(by_bench), figsize=(6.0 * len(by_bench), 3.2), squeeze=False)
         for ax, (bench, tasks) in zip(axes.flat, by_bench.items()):
+            metric = primary_metric(results["tasks"][tasks[0]])
+            series = {}
             for name in tasks:
                 task = results["tasks"][name]
-                metric = primary_metric(task)
-                pts = sorted((steps[c], task["metrics"][c]["all"][metric]["value"]) for c in steps
-                             if metric in task["metrics"].get(c, {}).get("all", {}))
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
-                ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-            ax.set_xlabel("training step")
+                series[name] = [(steps[c], r["value"], r.get("ci")) for c in steps
+                                if (r := task["metrics"].get(c, {}).get("all", {}).get(metric))]
+            plot_steps(ax, series, metric, {n: results["tasks"][n].get("chance") for n in tasks})
             ax.set_title(bench)
-            ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out_dir / "plots" / "steps.png", dpi=110)
+        fig.savefig(out_dir / "plots" / "steps.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
         written.append("plots/steps.png")
     return written

@@ -15,7 +15,7 @@ from lontar.eval.generate import greedy_generate
 from lontar.eval.loglik import LoglikScorer, Strategy
 from lontar.eval.prompts import Instance, Style, build_instances
 from lontar.eval.sources import DataContext, task_docs
-from lontar.eval.task import Task
+from lontar.eval.task import IFEVAL_METRICS, Task
 
 ALL = "all"
 
@@ -97,6 +97,7 @@ class TaskResult:
     seconds: float = 0.0
     max_length: int | None = None  # the window prompts were cut to (bits per byte: its rolling window)
     truncated: int = 0  # items whose context lost tokens from the left to fit max_length
+    chance: float | None = None  # multiple choice: the accuracy of guessing (mean of 1 / choices per item)
 
 
 def _group_indices(groups: list[str | None]) -> dict[str, list[int]]:
@@ -136,8 +137,9 @@ def run_multiple_choice(p: PreparedTask, model: Any, tokenizer: Any, s: Settings
                         "pred": int(max(range(len(lls)), key=lls.__getitem__)), **got,
                         **({"truncated": True} if cut else {})})
     truncated = sum(1 for sc in scored if any(c.truncated for c in sc))
+    chance = sum(1 / len(sc) for sc in scored) / len(scored) if scored else None
     return TaskResult(t.task, t.benchmark, t.output, _mean_metrics(per_item, [x.group for x in inst], s, 0), samples,
-                      max_length=window, truncated=truncated)
+                      max_length=window, truncated=truncated, chance=chance)
 
 
 def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: DataContext, label: str) -> TaskResult:
@@ -155,15 +157,40 @@ def run_generate(p: PreparedTask, model: Any, tokenizer: Any, s: Settings, ctx: 
                     "refusal_rate": lambda pr, rf, lang: M.refusal(pr, t.refusal_markers)}
     per_item = {m: [item_metrics[m](pr, rf, lang) for pr, rf in zip(preds, refs)]
                 for m in t.default_metrics if m in item_metrics}
+    checks = _ifeval(p, inst, preds) if IFEVAL_METRICS & set(t.default_metrics) else None
+    if checks is not None:
+        for m in ("ifeval_prompt", "ifeval_prompt_loose"):
+            if m in t.default_metrics:
+                kind = "loose" if m.endswith("loose") else "strict"
+                per_item[m] = [float(all(c[kind])) for c in checks]
     out = _mean_metrics(per_item, groups, s, 1)
+    if checks is not None:  # instruction level: followed instructions over all instructions, items resampled
+        for m in ("ifeval_instruction", "ifeval_instruction_loose"):
+            if m in t.default_metrics:
+                kind = "loose" if m.endswith("loose") else "strict"
+                for name, idx in _group_indices(groups).items():
+                    out[name][m] = M.bootstrap_ratio([sum(checks[i][kind]) for i in idx],
+                                                     [len(checks[i][kind]) for i in idx], n=s.bootstrap, seed=s.seed + 4)
     for m in corpus_metrics(t):
         stats = M.corpus_stats(m, preds, refs, lang)
         for name, idx in _group_indices(groups).items():
             out[name][m] = M.bootstrap_corpus(m, stats[idx], lang, n=s.bootstrap, seed=s.seed + 2)
-    samples = [{"index": x.index, "group": x.group, "prediction": pr, "reference": rf[0],
+    samples = [{"index": x.index, "group": x.group, "prompt": x.context, "prediction": pr, "reference": rf[0],
                 **({"references": rf} if len(rf) > 1 else {}), **({"truncated": True} if c else {})}
                for x, pr, rf, c in zip(inst, preds, refs, cut)]
+    for sample, c in zip(samples, checks or []):
+        sample["followed"] = c["strict"]
     return TaskResult(t.task, t.benchmark, t.output, out, samples, max_length=window, truncated=sum(cut))
+
+
+def _ifeval(p: PreparedTask, inst: list[Instance], preds: list[str]) -> list[dict[str, list[bool]]]:
+    from lontar.eval.ifeval import check_item
+
+    out = []
+    for x, pred in zip(inst, preds):
+        ids, kwargs = p.task.instructions(p.docs[x.index])
+        out.append(check_item(pred, ids, kwargs, p.task.lang, x.context))
+    return out
 
 
 def corpus_metrics(t: Task) -> list[str]:

@@ -89,6 +89,7 @@ def load_checkpoint(cfg: RunConfig, tokenizer: Any, ckpt: Checkpoint) -> Any:
 
 
 CONTENT_HASH_MAX_BYTES = 64 << 20  # adapters, configs, tokenizers: hashed whole; larger weights by name, size, time
+SAMPLES_SHOWN = 3  # generations per generation task and checkpoint in results.json / results.md
 SCORER_VERSION = 2  # bump when scoring changes what a cached result would be (2: per-pair truncation)
 
 
@@ -283,6 +284,11 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
             summary["seconds"][ckpt.label] = r.seconds
             summary["max_length"][ckpt.label] = r.max_length
             summary["truncated"][ckpt.label] = r.truncated
+            if r.chance is not None:
+                summary["chance"] = r.chance
+            if p.task.output == "generate" and r.samples:  # a few generations to read, per checkpoint
+                results.setdefault("samples", {}).setdefault(p.task.task, {})[ckpt.label] = [
+                    {k: x.get(k) for k in ("index", "prompt", "prediction", "reference")} for x in r.samples[:SAMPLES_SHOWN]]
             if r.truncated:
                 print(f"eval: warning: {ckpt.label} {p.task.task}: {r.truncated} of {p.n} items cut to fit "
                       f"max_length {r.max_length} (context tokens dropped from the left, as lm-eval does)")

@@ -113,6 +113,14 @@ class SeahelmPrompt(_Strict):
     task: str
 
 
+class IfevalSpec(_Strict):
+    """Where an instruction-following item keeps its checks (Jinja expressions over the document):
+    IFEval's instruction ids and their arguments, one dict per id (`lontar.eval.ifeval`)."""
+
+    ids: str = "instruction_id_list"
+    kwargs: str = "kwargs"
+
+
 class GenerationSpec(_Strict):
     max_new_tokens: int = Field(128, gt=0)
     stop: list[str] = Field(default_factory=lambda: ["\n"])
@@ -120,7 +128,8 @@ class GenerationSpec(_Strict):
 
 OUTPUTS = ("multiple_choice", "generate", "bpb")
 MC_METRICS = {"acc", "acc_norm"}
-GEN_METRICS = {"exact_match", "f1", "chrf", "chrf_syllables", "bleu", "bleu_syllables", "refusal_rate"}
+IFEVAL_METRICS = {"ifeval_prompt", "ifeval_instruction", "ifeval_prompt_loose", "ifeval_instruction_loose"}
+GEN_METRICS = {"exact_match", "f1", "chrf", "chrf_syllables", "bleu", "bleu_syllables", "refusal_rate", *IFEVAL_METRICS}
 BPB_METRICS = {"bits_per_byte", "bits_per_char"}
 
 
@@ -151,16 +160,17 @@ class Task(_Strict):
     group_by: str | None = None
     metrics: list[str] = Field(default_factory=list)
     generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    ifeval: IfevalSpec = Field(default_factory=IfevalSpec)
     limit: int | None = Field(None, gt=0)
     file: str = ""  # where it was read from (set by the loader, for error messages)
     includes: list[str] = Field(default_factory=list)  # the files it includes, all levels (set by the loader)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Task":
-        from lontar.langs import LANGS
+        from lontar.langs import EVAL_LANGS
 
-        if self.lang != "*" and self.lang not in LANGS:
-            raise InvalidInput(f"lang: unknown language '{self.lang}' (known: {', '.join(LANGS)}, or '*')")
+        if self.lang != "*" and self.lang not in EVAL_LANGS:
+            raise InvalidInput(f"lang: unknown language '{self.lang}' (known: {', '.join(EVAL_LANGS)}, or '*')")
         allowed = {"multiple_choice": MC_METRICS, "generate": GEN_METRICS, "bpb": BPB_METRICS}[self.output]
         bad = [m for m in self.metrics if m not in allowed]
         if bad:
@@ -220,6 +230,9 @@ class Task(_Strict):
         for key in ("target", "filter", "group_by"):
             if getattr(self, key) is not None:
                 out[key] = expression(key, getattr(self, key))
+        if IFEVAL_METRICS & set(self.metrics):
+            out["ifeval.ids"] = expression("ifeval.ids", self.ifeval.ids)
+            out["ifeval.kwargs"] = expression("ifeval.kwargs", self.ifeval.kwargs)
         return out
 
     def check(self) -> None:
@@ -287,6 +300,18 @@ class Task(_Strict):
         keys = ("description", "prompt", "seahelm_prompt", "text", "choices", "target", "target_delimiter",
                 "fewshot", "generation")
         return self.model_dump(mode="json", include=set(keys))
+
+    def instructions(self, doc: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+        """An instruction-following item's checks: IFEval instruction ids and one kwargs dict each."""
+        ids = self._run("ifeval.ids", self._compiled["ifeval.ids"], doc)
+        kwargs = self._run("ifeval.kwargs", self._compiled["ifeval.kwargs"], doc)
+        if isinstance(kwargs, str):  # some copies store the list as a JSON string
+            import json
+
+            kwargs = json.loads(kwargs)
+        if not isinstance(ids, (list, tuple)) or not isinstance(kwargs, (list, tuple)):
+            raise ConfigError(f"{self._where('ifeval')}: ids and kwargs must give lists, got {ids!r} and {kwargs!r}")
+        return [str(i) for i in ids], [dict(k or {}) for k in kwargs]
 
     def keep(self, doc: dict[str, Any]) -> bool:
         return True if self.filter is None else bool(self._run("filter", self._compiled["filter"], doc))

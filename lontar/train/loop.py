@@ -27,6 +27,7 @@ from transformers import get_scheduler
 
 from lontar.errors import ConfigError, StageError
 from lontar.config import RunConfig
+from lontar.eval.during_training import benchmark_step, maybe_benchmarks
 from lontar.train.attention import register as register_packed_attention
 from lontar.train.checkpoint import (checkpoint_problem, checkpoints, latest_intact_checkpoint, load_checkpoint,
                                      load_data_arrays, restore_rng, save_checkpoint)
@@ -40,7 +41,7 @@ from lontar.train.validation import evaluate
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
-                     "tensorboard", "peak_tflops"}
+                     "tensorboard", "peak_tflops", "eval_tasks", "eval_tasks_every"}
 
 
 PREVIOUS = "checkpoints.previous"
@@ -247,6 +248,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         if resume_from is not None:
             print(f"train: resumed from {resume_from} at step {start_step}")
     logger = Logger(cfg, main, start_step, state["history"], state["evals"])
+    bench = maybe_benchmarks(cfg, tokenizer, accelerator)  # train.eval_tasks: loaded now, run every N steps
     if resume_from is not None and not restore_rng(accelerator, resume_from) and main:
         print("train: the process count changed: every process continues from process 0's random state")
 
@@ -360,6 +362,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             run_eval(done)
         if t.save_every and (done % t.save_every == 0 or done == max_steps):
             checkpoint(done)
+        benchmark_step(bench, unwrapped, done, accelerator, logger.write, state["evals"])
         window["start"] += time.time() - paused
     bar.close()
     logger.close()

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from lontar.langs import LANGS
+from lontar.langs import EVAL_LANGS, LANGS
 
 SEA = ["km", "lo", "my", "th", "vi", "id", "ms", "tl"]
 PHRASES = {
@@ -52,9 +52,9 @@ def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 def belebele(root: Path) -> None:
     base = root / "facebook" / "belebele"
     configs = {}
-    for lang in SEA:
-        code = LANGS[lang].belebele
-        p = PHRASES[lang]
+    for lang in [*SEA, "jv", "su"]:
+        code = EVAL_LANGS[lang].belebele
+        p = PHRASES.get(lang, PHRASES["id"])  # Javanese, Sundanese: stand-in Latin-script phrases
         rows = [{"link": f"https://example.org/{i}", "question_number": i + 1, "flores_passage": " ".join(p),
                  "question": p[i] + "?", "mc_answer1": p[0], "mc_answer2": p[1], "mc_answer3": p[2],
                  "mc_answer4": p[i], "correct_answer_num": str(i + 1), "dialect": code, "ds": "2023-05-03"}
@@ -138,7 +138,28 @@ def xnli(root: Path) -> None:
     _readme(base, configs)
 
 
+def _squad_rows(lang: str, prefix: str = "") -> list[dict[str, Any]]:
+    p = PHRASES[lang]
+    context = " ".join(p)
+    return [{"id": f"{prefix}{i}", "title": "t", "context": context, "question": p[i] + "?",
+             "answers": {"text": [p[i], p[i][:5]], "answer_start": [context.find(p[i])] * 2}} for i in range(3)]
+
+
+def xquad(root: Path) -> None:
+    base = root / "google" / "xquad"
+    for lang in ("th", "vi"):
+        _parquet(base / f"xquad.{lang}" / "validation-00000-of-00001.parquet", _squad_rows(lang))
+    _readme(base, {f"xquad.{lang}": {"validation": f"xquad.{lang}/validation-*"} for lang in ("th", "vi")})
+
+
+def tydiqa(root: Path) -> None:
+    base = root / "google-research-datasets" / "tydiqa"
+    rows = _squad_rows("id", "indonesian-") + _squad_rows("th", "thai-")  # the task keeps the Indonesian ones
+    _parquet(base / "secondary_task" / "validation-00000-of-00001.parquet", rows)
+    _readme(base, {"secondary_task": {"validation": "secondary_task/validation-*"}})
+
+
 def build_hub_mirror(root: Path) -> Path:
-    for build in (belebele, flores_plus, global_mmlu_lite, global_mmlu, xcopa, xnli):
+    for build in (belebele, flores_plus, global_mmlu_lite, global_mmlu, xcopa, xnli, xquad, tydiqa):
         build(root)
     return root

@@ -18,8 +18,8 @@ def mirror(tmp_path_factory):
 
 def test_the_hub_tasks_cover_every_benchmark():
     benchmarks = {load_task(task_files(REPO_TASKS)[n]).benchmark for n in HUB_TASKS}
-    assert benchmarks == {"belebele", "flores", "global_mmlu_lite", "global_mmlu", "xcopa", "xnli"}
-    assert len(HUB_TASKS) == 8 + 16 + 2 + 3 + 3 + 2
+    assert benchmarks == {"belebele", "flores", "global_mmlu_lite", "global_mmlu", "xcopa", "xnli", "xquad", "tydiqa"}
+    assert len(HUB_TASKS) == 10 + 16 + 2 + 3 + 3 + 2 + 2 + 1
 
 
 @pytest.mark.parametrize("name", HUB_TASKS)

@@ -45,26 +45,60 @@ def test_scores_equal_a_naive_full_sequence_computation(model, tok, strategy, ba
             assert s.tokens == len(encode_pair(tok, ctx, cont)[1])
 
 
-def test_shared_prefix_pass_is_used_and_exact(model, tok, monkeypatch):
-    import lontar.eval.loglik as L
+def _prefix_len(rows):
+    n = 0
+    while all(len(r) > n + 1 and r[n] == rows[0][n] for r in rows):
+        n += 1
+    return n
 
-    seen = []
-    real = L._common_prefix
-    monkeypatch.setattr(L, "_common_prefix", lambda rows: seen.append(real(rows)) or seen[-1])
-    items = [("Few-shot block that every item shares. " * 2 + q, [" yes", " no", " maybe not"])
-             for q in ("one?", "two??", "three???", "four")]
+
+def _shapes_and_scores(model, tok, items, pack_families=None, **kw):
     shapes = []
     hook = model.register_forward_pre_hook(lambda m, a, kw: shapes.append(tuple(kw["input_ids"].shape)),
                                            with_kwargs=True)
     try:
-        got = LoglikScorer(model, tok, batch_size=8, progress=False).score(items)
+        scorer = LoglikScorer(model, tok, progress=False, **kw)
+        if pack_families is not None:
+            scorer.pack_families = pack_families
+        got = scorer.score(items)
     finally:
         hook.remove()
-    assert seen and seen[0] >= L.MIN_SHARED_PREFIX
-    assert shapes[0] == (1, seen[0])  # the shared block ran once, alone
+    return shapes, got
+
+
+def test_shared_prefix_pass_is_used_and_exact(model, tok):
+    from lontar.eval.loglik import MIN_SHARED_PREFIX, encode_pair
+
+    items = [("Few-shot block that every item shares. " * 2 + q, [" yes", " no", " maybe not"])
+             for q in ("one?", "two??", "three???", "four")]
+    shared = _prefix_len([encode_pair(tok, c, " yes")[0] for c, _ in items])
+    shapes, got = _shapes_and_scores(model, tok, items, batch_size=8)
+    assert shared >= MIN_SHARED_PREFIX
+    assert shapes[0] == (1, shared)  # the shared block ran once, alone
     for (ctx, conts), scored in zip(items, got):
         for cont, s in zip(conts, scored):
             assert s.loglik == pytest.approx(naive(model, tok, ctx, cont)[0], abs=2e-4)
+
+
+@pytest.mark.parametrize("pack", [False, True])
+def test_passages_asked_several_questions_run_once_per_batch(model, tok, pack):
+    """Belebele's shape: a passage, then one of its questions. Items are interleaved and of different
+    lengths; each passage's prefix runs once: alone, its members' suffixes then unmasked (the CPU
+    default), or both passages in one padded pass with masked suffixes (`pack_families`, the GPU
+    default). Every score equals the naive full-sequence one, letters and answer texts."""
+    passages = ["ទន្លេមេគង្គវែងណាស់ ហើយហូរកាត់ប្រទេសជាច្រើន។ " * 2, "Sungai itu panjang sekali dan airnya jernih. " * 2]
+    questions = ["Q: kenapa?", "Q: ដោយសារអ្វី?", "Q: bagaimana airnya hari ini?"]
+    items = [(f"P: {passages[i % 2]}\n{questions[i % 3]}\nAnswer:", [" A", " B", " sungai panjang"]) for i in range(6)]
+    shapes, got = _shapes_and_scores(model, tok, items, pack_families=pack, batch_size=8)
+    prefix_passes = [sh for sh in shapes if sh[1] > 60]  # the passages are far longer than any suffix
+    assert len(prefix_passes) == (1 if pack else 2) and prefix_passes[0][0] == (2 if pack else 1)
+    for (ctx, conts), scored in zip(items, got):
+        for cont, s in zip(conts, scored):
+            ll, greedy = naive(model, tok, ctx, cont)
+            assert s.loglik == pytest.approx(ll, abs=2e-4) and s.greedy == greedy
+    # Small batches: families are split, and the continuation passes are chunked by batch_size.
+    _, again = _shapes_and_scores(model, tok, items, pack_families=pack, batch_size=2)
+    assert [x.loglik for r in again for x in r] == pytest.approx([x.loglik for r in got for x in r], abs=2e-4)
 
 
 @pytest.mark.parametrize("strategy", ["kv_cache", "flat"])

@@ -44,3 +44,38 @@ def test_governance_record_reads_the_rows():
     entries = eval_entries(results)
     assert {e["subset"] for e in entries if e["subset"]} == {"CS", "CA"}
     assert any(e["benchmark"] == "heldout" and e["lang"] == "km" for e in entries)
+
+
+def test_chance_line_intervals_on_steps_and_legend_beside_the_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lontar.eval.report import _bars, plot_steps
+
+    results = _results()
+    results["tasks"]["gmmlu_id"]["chance"] = 0.25
+    fig, ax = plt.subplots()
+    _bars(ax, results, ["gmmlu_id"])
+    fig.canvas.draw()
+    chance = [c for c in ax.collections if c.get_label() == "chance"]
+    assert chance and all(abs(seg[0][1] - 25.0) < 1e-9 for seg in chance[0].get_segments())
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # beside the bars, never over them
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot_steps(ax, {"gmmlu_id": [(0, 0.25, [0.2, 0.3]), (500, 0.5, [0.4, 0.6])]}, "acc", {"gmmlu_id": 0.25})
+    bands = [c for c in ax.collections if c.__class__.__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+    assert bands and min(v[1] for v in bands[0].get_paths()[0].vertices) == 20.0  # the interval, in %
+    assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == 25.0 for line in ax.get_lines())
+    plt.close(fig)
+
+
+def test_samples_section_shows_generations_per_checkpoint():
+    results = _results()
+    results["samples"] = {"flores_en_km": {"base": [{"index": 0, "prompt": "x" * 400 + "\nKhmer:", "prediction": "ខ្ញុំ",
+                                                     "reference": "ខ្ញុំស្រលាញ់"}]}}
+    md = render_markdown({**results, "rows": build_rows(results)})
+    assert "## Samples" in md and "### flores_en_km" in md and "- generated: `ខ្ញុំ`" in md
+    assert "…" + "x" * 293 + "\nKhmer:" in md  # the prompt's end, not its start

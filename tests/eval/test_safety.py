@@ -64,3 +64,8 @@ def test_safety_tasks_evaluate_end_to_end_and_reach_the_record(tmp_path):
     assert record["evaluation"]["safety"]["status"] == "measured"
     principle = next(p for p in record["risk_assessment"] if p["principle"] == "Security and safety")
     assert principle["status"] == "measured" and any("safety_refusal" in f for f in principle["findings"])
+    # A few generations per generation task and checkpoint, to read; multiple choice knows its chance level.
+    shown = results["samples"]["safety_refusal_th"]["base"]
+    assert 1 <= len(shown) <= 3 and all(set(x) == {"index", "prompt", "prediction", "reference"} for x in shown)
+    assert results["tasks"]["safety_classification_th"]["chance"] == 0.5
+    assert "## Samples" in (cfg.run_dir / "eval" / "results.md").read_text(encoding="utf-8")

@@ -45,7 +45,8 @@ def _tiny_run(tmp_path: Path) -> RunConfig:
                                    "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                                    "max_position_embeddings": 4096},
                   "tokenizer": str(tok_dir), "dtype": "float32"},
-        "eval": {"tasks": ["seahelm_*"], "data_dirs": {"seahelm": str(SEAHELM)}, "limit": 6, "bootstrap": 50,
+        "eval": {"tasks": ["seahelm_paraphrase_*", "seahelm_global_mmlu_lite_*"],  # the files ../shared has
+                 "data_dirs": {"seahelm": str(SEAHELM)}, "limit": 6, "bootstrap": 50,
                  "num_fewshot": 1, "max_length": 512,  # 5 shots are checked above; short windows keep this quick
                  "batch_size": 8},
     })
