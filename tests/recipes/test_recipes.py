@@ -12,7 +12,8 @@ from tests.conftest import REPO
 
 SEA = ("km", "lo", "my", "th", "vi", "id", "ms", "tl")
 FIXTURE = yaml.safe_load((Path(__file__).parent / "fixtures" / "hub_datasets.yaml").read_text(encoding="utf-8"))
-RECIPES = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.stem != "km-tiny")
+# km-tiny (the demo) and km-gemma (the real base on a CPU) are CPU runs on packaged text, not GPU recipes.
+RECIPES = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.stem not in ("km-tiny", "km-gemma"))
 
 
 def test_every_sea_language_has_a_recipe_and_a_cpu_twin():

@@ -44,11 +44,11 @@ def _launch(config: Path, accel_config: str, *run_args: str) -> subprocess.Compl
     return proc
 
 
-def _same_adapter(a: Path, b: Path) -> None:
+def _same_adapter(a: Path, b: Path, atol: float = 1e-5) -> None:
     got, want = load_file(a / "adapter_model.safetensors"), load_file(b / "adapter_model.safetensors")
     assert got.keys() == want.keys()
     for name in want:
-        torch.testing.assert_close(got[name], want[name], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(got[name], want[name], rtol=1e-4, atol=atol)
 
 
 @pytest.fixture
@@ -150,6 +150,8 @@ def test_fsdp2_trains_new_token_rows_like_unsharded_ddp(tmp_path):
     for a, b in zip(_log(runs["ddp"]), _log(runs["sharded"])):
         assert b["loss"] == pytest.approx(a["loss"], rel=1e-5, abs=1e-6), (a, b)
         assert b["grad_norm"] == pytest.approx(a["grad_norm"], rel=1e-4), (a, b)
-    _same_adapter(runs["sharded"] / "adapter", runs["ddp"] / "adapter")
+    # Adam divides by the root of tiny second moments, so a reduction-order difference in a near-zero
+    # gradient of a token row moves that element by ~1e-5 after 4 steps (seen: 1 element of 6,400).
+    _same_adapter(runs["sharded"] / "adapter", runs["ddp"] / "adapter", atol=1e-4)
     keys = load_file(runs["sharded"] / "adapter" / "adapter_model.safetensors").keys()
     assert any("trainable_tokens" in k for k in keys)
