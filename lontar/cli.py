@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 
+from lontar import __version__
 from lontar.config import RunConfig, load_config
 from lontar.errors import LontarError, StageError, storage_errors  # noqa: F401  (StageError re-exported)
+from lontar.log import LEVELS, setup_logging
 from lontar.rundir import remove_partials, run_lock
+
+log = logging.getLogger(__name__)
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
-    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a tokenizer on the corpus, or extend the base model's"),
+    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a tokenizer on the corpus, or extend the base model's tokenizer with new tokens"),
     "train": ("lontar.train.stage", "run_train", "LoRA training in an accelerate loop"),
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints on benchmark tasks and held-out bits per byte"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),
@@ -32,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lontar", description="Build a sovereign LLM for a Southeast Asian language, one stage at a time.",
         epilog="Every stage takes --config FILE and any number of --set key=value overrides.")
-    sub = parser.add_subparsers(dest="stage", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     init = sub.add_parser("init", help="write a starting config for a language from its recipe")
     init.add_argument("--lang", required=True, help="language code, e.g. vi (configs/<lang>.yaml)")
     init.add_argument("--out", help="file to write (default <name>.yaml here)")
@@ -40,10 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--tiny", action="store_true", help="start from the CPU twin (configs/tiny/<lang>.yaml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     for name, (_, _, help_text) in STAGES.items():
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         p.add_argument("--config", required=True, help="run config YAML")
         p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set train.lr=2e-4 (repeatable)")
+        p.add_argument("--log-level", choices=LEVELS, default="info",
+                       help="how much the stage says: debug, info (default), warning or error")
         if name == "train":
             p.add_argument("--resume", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                            help="continue from the latest checkpoint in runs/<name>/checkpoints (or the one given)")
@@ -81,15 +89,16 @@ def _stage_overrides(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    setup_logging(getattr(args, "log_level", "info"))
     if args.stage == "init":
         from lontar.init import write_starting_config
 
         try:
             path = write_starting_config(args.lang, args.out, args.name, args.tiny, args.force)
         except LontarError as e:
-            print(f"lontar init: error: {e}", file=sys.stderr)
+            log.error(f"lontar init: error: {e}")
             return 2
-        print(f"lontar init: wrote {path}; next: lontar corpus --config {path}")
+        log.info(f"lontar init: wrote {path}; next: lontar corpus --config {path}")
         return 0
     try:
         cfg: RunConfig = load_config(args.config, [*args.overrides, *_stage_overrides(args)])
@@ -115,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 run(cfg)
     except LontarError as e:  # anything else is a bug in lontar and keeps its traceback
-        print(f"lontar {args.stage}: error: {e}", file=sys.stderr)
+        log.error(f"lontar {args.stage}: error: {e}")
         return 2
     except KeyboardInterrupt:
-        print(f"lontar {args.stage}: interrupted", file=sys.stderr)
+        log.error(f"lontar {args.stage}: interrupted")
         return 130
     return 0
 

@@ -503,8 +503,23 @@ class TrainConfig(_Strict):
     save_every: int = Field(0, ge=0)  # a checkpoint every N steps (and at the end); 0: off
     keep_last: int = Field(2, gt=0)  # checkpoints kept
     max_bad_steps: int = Field(5, gt=0)  # non-finite loss or gradients: skip the step; abort after this many in a row
-    tensorboard: bool = True  # logs/tensorboard/
+    # Experiment trackers through accelerate (local stores in logs/: tensorboard/, wandb/, mlruns/);
+    # logs/train_log.jsonl is always written. wandb offline: WANDB_MODE=offline.
+    trackers: list[Literal["tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive", "swanlab",
+                           "trackio"]] = Field(default_factory=lambda: ["tensorboard"])
+    tracker_project: str = "lontar"  # the wandb project / MLflow experiment
     peak_tflops: float | None = Field(None, gt=0)  # MFU peak; default measured on the device at start
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tensorboard_flag(cls, data: Any) -> Any:
+        """Older configs' `tensorboard: false|true` drops or adds tensorboard in `trackers`."""
+        if isinstance(data, dict) and data.get("tensorboard") is not None:
+            data = dict(data)
+            on = data.pop("tensorboard")
+            rest = [t for t in data.get("trackers", ["tensorboard"]) if t != "tensorboard"]
+            data["trackers"] = ["tensorboard", *rest] if on not in (False, "false", "False", 0) else rest
+        return data
 
 
 class EvalConfig(_Strict):

@@ -12,6 +12,7 @@ refuses with the command that rebuilds it, instead of silently using the old one
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from lontar.errors import StageError
+
+log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
 STAMP_FILE = "lontar_stamp.json"
@@ -95,7 +98,7 @@ def run_lock(run_dir: Path, stage: str) -> Iterator[None]:
             try:
                 os.replace(path, stale)
                 stale.unlink()
-                print(f"{stage}: recovered a stale lock of the {holder.get('stage', '?')} stage "
+                log.info(f"{stage}: recovered a stale lock of the {holder.get('stage', '?')} stage "
                       f"(pid {pid} is not running)")
             except FileNotFoundError:
                 pass

@@ -15,6 +15,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def lontar_logging():
+    """Stage lines reach stdout as the command line sends them (`capsys` sees them; `caplog` too)."""
+    from lontar.log import setup_logging
+
+    setup_logging("info")
+
+
 def has_rdlab() -> bool:
     try:
         importlib.metadata.distribution("rdlab_dataset")

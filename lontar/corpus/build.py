@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import time
 from collections import Counter
@@ -37,6 +38,8 @@ from lontar.errors import ConfigError, DataError
 from lontar.records import RAW_KEEP_BYTES, raw_fields
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 from lontar.rundir import corpus_hash, run_lock, write_stamp
+
+log = logging.getLogger(__name__)
 
 
 
@@ -165,7 +168,7 @@ def _mix(cfg: RunConfig, natural: list[Path], out_dir: Path, summary: Counter,
                                                            "capped": plans[g].capped} if plans else {})}
     settings = mix.model_dump(mode="json") if mix.enabled else {"enabled": False, "tokenizer": mix.tokenizer}
     if mix.enabled:
-        print("corpus: mixing " + ", ".join(f"{g} x{r:.2f}" for g, r in rates.items()))
+        log.info("corpus: mixing " + ", ".join(f"{g} x{r:.2f}" for g, r in rates.items()))
     return {"settings": settings, **result}, writer.close()
 
 
@@ -255,7 +258,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     nd = c.near_dedup
     near = NearDedup.from_config(nd) if nd.enabled else None
     if near is not None:
-        print(f"corpus: {near.describe()}")
+        log.info(f"corpus: {near.describe()}")
     chunk_paths, read_counts, processed, reused = _process_sources(cfg, steps, work_dir, rejects)
     bp = c.boilerplate
     line_counts = None
@@ -342,7 +345,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
             inputs.append(f"hf:{src.dataset}")
         else:
             inputs.extend(source_files(src.path or ""))
-    print(f"corpus: {sum(s['kept'] for s in per_source):,} documents kept, {card['duplicates']:,} duplicates, "
+    log.info(f"corpus: {sum(s['kept'] for s in per_source):,} documents kept, {card['duplicates']:,} duplicates, "
           f"{card['rejected']:,} set aside; chunks processed {processed}, reused {reused}")
     record_stage(cfg, "corpus", inputs=inputs, outputs=[final_dir], started=started,
                  extra={"summary": {"kept": sum(s["kept"] for s in per_source), "duplicates": card["duplicates"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import time
@@ -34,6 +35,8 @@ from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest,
 from lontar.corpus.shards import split_files
 from lontar.train.model import (DTYPES, MissingStageOutput, attention_implementation, base_model_dir, load_base_model,
                                 load_tokenizer, tokenizer_source)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def prepare_tasks(cfg: RunConfig, tasks: list[Task], ctx: DataContext) -> tuple[
             if e.missing_data == "error":
                 raise
             skipped[task.task] = str(err)
-            print(f"eval: skipping {task.task}: {err}")
+            log.info(f"eval: skipping {task.task}: {err}")
     return prepared, skipped
 
 
@@ -272,7 +275,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
             saved = json.loads(cached.read_text(encoding="utf-8")) if cached.exists() else {}
             if saved.get("key") == key:
                 r = TaskResult(**saved["result"])
-                print(f"eval: {ckpt.label} {p.task.task}: reusing the result in {cached}")
+                log.info(f"eval: {ckpt.label} {p.task.task}: reusing the result in {cached}")
             else:
                 if model is None:
                     model = load_checkpoint(cfg, tokenizer, ckpt).to(device).eval()
@@ -290,7 +293,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                 results.setdefault("samples", {}).setdefault(p.task.task, {})[ckpt.label] = [
                     {k: x.get(k) for k in ("index", "prompt", "prediction", "reference")} for x in r.samples[:SAMPLES_SHOWN]]
             if r.truncated:
-                print(f"eval: warning: {ckpt.label} {p.task.task}: {r.truncated} of {p.n} items cut to fit "
+                log.warning(f"eval: warning: {ckpt.label} {p.task.task}: {r.truncated} of {p.n} items cut to fit "
                       f"max_length {r.max_length} (context tokens dropped from the left, as lm-eval does)")
             if e.log_samples and r.samples:
                 path = out_dir / "samples" / ckpt.label / f"{p.task.task}.jsonl"
@@ -314,16 +317,15 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
     results["plots"] = write_plots(results, out_dir)
     atomic_write_json(out_dir / "results.json", results)
     atomic_write_text(out_dir / "results.md", render_markdown(results))
-    print()
     langs_of = {t: {r["lang"] for r in results["rows"] if r["task"] == t and r["lang"]} for t in results["tasks"]}
     for row in results["rows"]:
         if row["lang"] is None and len(langs_of[row["task"]]) == 1:
             continue  # a one-language corpus: its overall figure is its language's
         if row["subset"] is None and row["metric"] in ("acc", "chrf", "bits_per_byte"):
             ci = f" [{row['ci'][0]:.4f}, {row['ci'][1]:.4f}]" if row.get("ci") else ""
-            print(f"eval: {row['checkpoint']:<16} {row['task']:<28} {row['lang'] or '*':<3} "
+            log.info(f"eval: {row['checkpoint']:<16} {row['task']:<28} {row['lang'] or '*':<3} "
                   f"{row['metric']:<14} {row['value']:.4f}{ci}")
-    print(f"eval: report {out_dir / 'results.md'}")
+    log.info(f"eval: report {out_dir / 'results.md'}")
     inputs: list[Path | str] = [*[c.path if c.path else "base" for c in ckpts]]
     for t in tasks:  # each task file with every file it includes (the prompt often lives in an include)
         inputs.extend(Path(f) for f in [t.file, *t.includes])

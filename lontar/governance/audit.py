@@ -6,12 +6,15 @@ ok or missing, and fails (exit 2) when an item named in `governance.require` is 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from lontar.errors import StageError
 from lontar.config import RunConfig
 from lontar.governance.record import build_record, validate_record
 from lontar.manifest import atomic_write_json
+
+log = logging.getLogger(__name__)
 
 
 def run_audit(cfg: RunConfig) -> dict[str, Any]:
@@ -23,11 +26,11 @@ def run_audit(cfg: RunConfig) -> dict[str, Any]:
     required = set(cfg.governance.require)
     for item in rec["audit"]:
         mark = "ok     " if item["ok"] else ("MISSING" if item["item"] in required else "lacking")
-        print(f"audit: {mark} {item['item']:<15} {item['detail']}")
+        log.info(f"audit: {mark} {item['item']:<15} {item['detail']}")
     for p in rec["risk_assessment"]:
-        print(f"audit: principle {p['principle']}: {p['status']}")
+        log.info(f"audit: principle {p['principle']}: {p['status']}")
     missing = [i["item"] for i in rec["audit"] if not i["ok"] and i["item"] in required]
-    print(f"audit: record written to {path}")
+    log.info(f"audit: record written to {path}")
     if missing:
         raise StageError(f"audit: required by governance.require but missing: {', '.join(missing)}")
     return rec

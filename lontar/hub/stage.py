@@ -3,6 +3,7 @@ adds vocabulary to a pretrained base, which vLLM cannot serve as a LoRA adapter)
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from lontar.hub.verify import verify
 from lontar.manifest import record_stage
 from lontar.train.model import MissingStageOutput, base_model_dir
 
+log = logging.getLogger(__name__)
+
 
 def _list(kind: str, folder: Path) -> None:
     files = sorted(str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file())
-    print(f"publish: {kind} folder {folder} ({len(files)} files)")
+    log.info(f"publish: {kind} folder {folder} ({len(files)} files)")
     for f in files:
-        print(f"  {f}")
+        log.info(f"  {f}")
 
 
 def _base_weights(cfg: RunConfig) -> Path | None:
@@ -47,10 +50,10 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
     verify(cfg, adapter, _base_weights(cfg))
     merge = merge_wanted(cfg)
     if merge and p.merge is None:
-        print("publish: the run's tokenizer adds tokens to the base, which vLLM cannot serve as a LoRA adapter: "
+        log.info("publish: the run's tokenizer adds tokens to the base, which vLLM cannot serve as a LoRA adapter: "
               "writing the merged model too (publish.merge: false turns this off)")
     elif adds_vocabulary(cfg) and not merge:
-        print("publish: warning: no merged model (publish.merge: false); vLLM cannot serve this adapter, which adds "
+        log.warning("publish: warning: no merged model (publish.merge: false); vLLM cannot serve this adapter, which adds "
               "vocabulary")
     # kind -> (repo id or None, folder): keyed by kind, so two folders without repo ids never collide.
     folders: dict[str, tuple[str | None, Path]] = {}
@@ -78,10 +81,10 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
         record({})
         text = card.read_text(encoding="utf-8")
         meta, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
-        print(f"publish: dry run, nothing uploaded. The card ({card}: {len(meta.splitlines())} lines of hub metadata, "
+        log.info(f"publish: dry run, nothing uploaded. The card ({card}: {len(meta.splitlines())} lines of hub metadata, "
               "then the text) begins:")
-        print("\n".join(body.strip().splitlines()[:25]))
-        print(f"publish: to upload: python scripts/publish.py --config CONFIG --repo-id {p.repo_id or 'ORG/NAME'} --push"
+        log.info("\n".join(body.strip().splitlines()[:25]))
+        log.info(f"publish: to upload: python scripts/publish.py --config CONFIG --repo-id {p.repo_id or 'ORG/NAME'} --push"
               + (" --merge" if merge else ""))
         return adapter_folder
     pushed: dict[str, str] = {}
@@ -92,7 +95,11 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
         except UploadError as e:
             record(pushed, error=str(e))
             raise StageError(str(e)) from None
+<<<<<<< HEAD
         pushed[kind] = url
         print(f"publish: uploaded {folder.name} to {url}")
     record(pushed)
+=======
+        log.info(f"publish: uploaded {folder.name} to {url}")
+>>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
     return adapter_folder

@@ -7,6 +7,7 @@ mode: the from-scratch tokenizer it is compared with) and `tokenizer_report.json
 
 from __future__ import annotations
 
+import logging
 import random
 import shutil
 import time
@@ -26,6 +27,8 @@ from lontar.tokenizer.report import compare, read_parallel, render_md, render_pn
 from lontar.tokenizer.sampling import balanced_lines, iter_docs
 from lontar.tokenizer.spm import reservoir_sample, train_sentencepiece
 
+log = logging.getLogger(__name__)
+
 FOCUS_LINES = 20_000  # training lines (a uniform sample) whose contexts feed the FOCUS-like initialisation
 
 
@@ -33,7 +36,7 @@ def _scratch(cfg: RunConfig, lines: Any, out_dir: Path) -> Any:
     t = cfg.tokenizer
     work = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
-    print(f"tokenizer: training SentencePiece {t.model_type}, vocab {t.vocab_size}")
+    log.info(f"tokenizer: training SentencePiece {t.model_type}, vocab {t.vocab_size}")
     train_sentencepiece(
         lines(), work, vocab_size=t.vocab_size, model_type=t.model_type, character_coverage=t.character_coverage,
         byte_fallback=t.byte_fallback, split_digits=t.split_digits, user_defined_symbols=t.user_defined_symbols,
@@ -49,12 +52,12 @@ def _extend(cfg: RunConfig, base: BaseTokenizer, lines: Any, out_dir: Path) -> t
     t = cfg.tokenizer
     work = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
-    print(f"tokenizer: extending {base.kind} base {t.base} ({base.path.name}) with up to {t.max_new_pieces:,} tokens")
+    log.info(f"tokenizer: extending {base.kind} base {t.base} ({base.path.name}) with up to {t.max_new_pieces:,} tokens")
     ext = extend_base(base, lines, work, max_new=t.max_new_pieces, allow_ascii=t.allow_ascii_pieces,
                       special_tokens=t.special_tokens, character_coverage=t.character_coverage,
                       script_coverage=t.script_coverage, chat_template=t.chat_template,
                       explicit_template="chat_template" in t.model_fields_set, model_max_length=t.model_max_length)
-    print(f"tokenizer: {len(ext.new_tokens):,} new tokens, ids {ext.base_vocab_size:,}.."
+    log.info(f"tokenizer: {len(ext.new_tokens):,} new tokens, ids {ext.base_vocab_size:,}.."
           f"{ext.base_vocab_size + len(ext.new_tokens) - 1:,} ({ext.stats})")
     write_new_tokens(work / NEW_TOKENS_FILE, _new_tokens_record(cfg, base.kind, ext, lines))
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -101,7 +104,7 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     base = resolve_base(t.base, t.base_revision, cfg.model.dtype) if t.base else None
     lines, plans = balanced_lines(train_files, t.lang_alpha, t.input_sentence_size, cfg.seed)
     for lang, plan in plans.items():
-        print(f"tokenizer: {lang}: {plan.lines:,} lines, {plan.share:.1%} of characters -> "
+        log.info(f"tokenizer: {lang}: {plan.lines:,} lines, {plan.share:.1%} of characters -> "
               f"{plan.target_share:.1%} (rate {plan.rate:.3g})")
 
     out_dir = cfg.run_dir / "tokenizer"
@@ -130,7 +133,7 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
             info["scratch"] = {"kind": f"sentencepiece {t.model_type}", "vocab_size": len(tokenizers["scratch"])}
             outputs.append(scratch_dir)
 
-    print("tokenizer: measuring fertility" + (" and parity" if parallel else ""))
+    log.info("tokenizer: measuring fertility" + (" and parity" if parallel else ""))
     compared = compare(tokenizers, validation, parallel, p.reference if p else "en")
     run_name = "scratch" if t.mode == "scratch" else "extended"
     report = {
@@ -147,10 +150,10 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     render_png({"tokenizers": info, **compared}, png_path)
     for lang, by_tok in compared["validation"].items():
         cells = ", ".join(f"{name} {s['tokens_per_char']}" for name, s in by_tok.items())
-        print(f"tokenizer: {lang} validation tokens/char: {cells}")
+        log.info(f"tokenizer: {lang} validation tokens/char: {cells}")
     for lang, by_tok in compared["parallel"].items():
         cells = ", ".join(f"{name} {s['parity']}" for name, s in by_tok.items())
-        print(f"tokenizer: {lang} parity vs {compared['reference']}: {cells}")
+        log.info(f"tokenizer: {lang} parity vs {compared['reference']}: {cells}")
     record_stage(cfg, "tokenizer", inputs=[*train_files] + ([base.path] if base else []),
                  outputs=[*outputs, json_path, md_path, png_path], started=started,
                  extra={"summary": report["validation"]})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,6 +36,8 @@ from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_p
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
 from lontar.train.sft import chat_segments
 from lontar.records import expand_glob
+
+log = logging.getLogger(__name__)
 
 
 def tokenize_stream(tokenizer: Any, texts: Iterable[str], batch_size: int = 1000) -> Iterator[list[int]]:
@@ -318,7 +321,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected), encoding="utf-8")
                 entry["set_aside_file"] = str(out.relative_to(cfg.run_dir))
-                print(f"train: {name}: {len(rejected):,} of {entry['records']:,} chat records set aside (reasons in "
+                log.info(f"train: {name}: {len(rejected):,} of {entry['records']:,} chat records set aside (reasons in "
                       f"{out})")
             ds_parts = [part]
             for f in entry["files"]:

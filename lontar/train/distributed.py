@@ -109,8 +109,9 @@ def check_strategy(cfg: RunConfig, strategy: Strategy) -> None:
                           "use DDP (one full 4-bit copy per GPU) or train in bfloat16")
 
 
-def make_accelerator(cfg: RunConfig) -> tuple[Accelerator, Strategy]:
-    """The accelerator for this process, with the strategy the launch asked for actually in force."""
+def make_accelerator(cfg: RunConfig, log_with: list[Any] | None = None) -> tuple[Accelerator, Strategy]:
+    """The accelerator for this process, with the strategy the launch asked for actually in force
+    (and the experiment trackers of `lontar.train.trackers`, if given)."""
     strategy = launch_strategy()
     check_strategy(cfg, strategy)
     cpu = not torch.cuda.is_available()
@@ -121,6 +122,8 @@ def make_accelerator(cfg: RunConfig) -> tuple[Accelerator, Strategy]:
             raise ConfigError("DeepSpeed needs a GPU (its CPU backend is not supported by lontar): launch with "
                               "configs/accelerate/fsdp.yaml or ddp.yaml on CPU")
         kwargs["deepspeed_plugin"] = deepspeed_plugin(cfg)
+    if log_with:
+        kwargs.update(log_with=log_with, project_dir=str(cfg.run_dir / "logs"))
     accelerator = Accelerator(cpu=cpu, **kwargs)
     if strategy == "fsdp" and accelerator.distributed_type != DistributedType.FSDP:
         if accelerator.distributed_type != DistributedType.MULTI_CPU:

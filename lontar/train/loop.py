@@ -4,8 +4,8 @@ Plain and readable on purpose (nanoGPT style). Per optimizer step: every process
 micro-batches of packed blocks (`lontar.train.data`), the loss of each is its summed token NLL
 divided by the number of targets in the whole global step, so 1 process or N, and any split into
 micro-batches, give the same gradients; then clipping, a NaN/inf guard, AdamW, warmup then cosine or
-linear decay. Around it: validation loss and bits per byte every N steps, TensorBoard and jsonl
-logs, a progress bar with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
+linear decay. Around it: validation loss and bits per byte every N steps, jsonl logs and the
+experiment trackers (`lontar.train.trackers`), log lines on the main process only, a progress bar with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 from peft import get_peft_model
 from tqdm import tqdm
@@ -37,11 +38,18 @@ from lontar.train.lora import adapter_save_kwargs, run_lora_config
 from lontar.train.mfu import FORMULA, FlopCounter, PeakFlops
 from lontar.train.model import DTYPES, load_base_model, load_tokenizer
 from lontar.train.sft import marker_ids
+from lontar.train.trackers import finish, make_trackers, run_params, scalars
 from lontar.train.validation import evaluate
+
+log = get_logger(__name__)  # speaks on the main process only
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
+<<<<<<< HEAD
                      "tensorboard", "peak_tflops", "eval_tasks", "eval_tasks_every"}
+=======
+                     "trackers", "tracker_project", "peak_tflops"}
+>>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
 
 
 PREVIOUS = "checkpoints.previous"
@@ -117,48 +125,36 @@ def prepare_model(cfg: RunConfig, tokenizer: Any, accelerator: Accelerator) -> t
 
 
 class Logger:
-    """train_log.jsonl (and eval_log.jsonl) plus TensorBoard, main process only."""
+    """train_log.jsonl (and eval_log.jsonl) plus the accelerator's trackers, main process only."""
 
-    def __init__(self, cfg: RunConfig, main: bool, start_step: int, history: list[dict], evals: list[dict]):
-        self.main = main
+    def __init__(self, cfg: RunConfig, accelerator: Accelerator, init_kwargs: dict[str, Any], history: list[dict],
+                 evals: list[dict]):
+        self.main = accelerator.is_main_process
+        self.accelerator = accelerator
         logs = cfg.run_dir / "logs"
         self.paths = {"train": logs / "train_log.jsonl", "eval": logs / "eval_log.jsonl"}
-        self.tb = None
-        if not main:
-            return
-        logs.mkdir(parents=True, exist_ok=True)
-        for kind, records in (("train", history), ("eval", evals)):  # what the checkpoint knew, nothing after
-            self.paths[kind].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-        if cfg.train.tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                print("train: tensorboard is not installed (pip install tensorboard): no TensorBoard logs")
-            else:
-                self.tb = SummaryWriter(str(logs / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+        if self.main:
+            logs.mkdir(parents=True, exist_ok=True)
+            for kind, records in (("train", history), ("eval", evals)):  # what the checkpoint knew, nothing after
+                self.paths[kind].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        if accelerator.log_with:  # the resolved config and the data card's summary as the run's parameters
+            accelerator.init_trackers(cfg.train.tracker_project, config=run_params(cfg), init_kwargs=init_kwargs)
 
-    def write(self, kind: str, rec: dict[str, Any], scalars: dict[str, float]) -> None:
+    def write(self, kind: str, rec: dict[str, Any], values: dict[str, float | None]) -> None:
         if not self.main:
             return
         with self.paths[kind].open("a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
-        if self.tb is not None:
-            for tag, value in scalars.items():
-                if value is not None and math.isfinite(value):
-                    self.tb.add_scalar(tag, value, rec["step"])
-            self.tb.flush()
+        if self.accelerator.trackers:
+            self.accelerator.log(scalars(values), step=rec["step"])
 
     def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
+        finish(self.accelerator.trackers)
 
 
 def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     """Train the run's adapter. `resume`: True for the latest checkpoint, or a checkpoint folder."""
     t = cfg.train
-    accelerator, strategy = make_accelerator(cfg)
-    set_seed(cfg.seed)
-    main, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
     ckpt_root = cfg.run_dir / "checkpoints"
     resume_from = None
     if resume:
@@ -185,6 +181,10 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         if changed:
             raise ResumeError(f"--resume: {resume_from} was trained with different settings ({', '.join(changed)}); "
                               "resume with the same config, or start a new run")
+    log_with, init_kwargs = make_trackers(cfg, saved["step"] if resume_from is not None else 0)
+    accelerator, strategy = make_accelerator(cfg, log_with)
+    set_seed(cfg.seed)
+    main, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
 
     tokenizer = load_tokenizer(cfg)
     model, flops, attention = prepare_model(cfg, tokenizer, accelerator)
@@ -217,7 +217,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         ckpt_dir = cfg.run_dir / "checkpoints.next"
         if main:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
-            print(f"train: starting from scratch; the old checkpoints in {ckpt_root} stay until this run saves its "
+            log.info(f"train: starting from scratch; the old checkpoints in {ckpt_root} stay until this run saves its "
                   f"first one, then move to {PREVIOUS} (--resume continues them)")
     accelerator.wait_for_everyone()
 
@@ -232,25 +232,30 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
                 ckpt_root.replace(previous)
             if ckpt_dir.exists():
                 ckpt_dir.replace(ckpt_root)
-            print(f"train: the previous run's checkpoints moved to {previous}")
+            log.info(f"train: the previous run's checkpoints moved to {previous}")
         accelerator.wait_for_everyone()
         ckpt_dir = ckpt_root
 
     start_step = state["step"]
     peak = PeakFlops(accelerator.device, DTYPES[cfg.model.dtype], t.peak_tflops * 1e12 if t.peak_tflops else None)
     if main:
-        print(f"train: {trainable:,} trainable of {total:,} parameters; {max_steps} steps x {data.global_batch} "
+        log.info(f"train: {trainable:,} trainable of {total:,} parameters; {max_steps} steps x {data.global_batch} "
               f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
               f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
-        print(f"train: distributed: {describe(accelerator, strategy)}")
+        log.info(f"train: distributed: {describe(accelerator, strategy)}")
         for line in data.describe():
-            print(f"train: data {line}")
+            log.info(f"train: data {line}")
         if resume_from is not None:
+<<<<<<< HEAD
             print(f"train: resumed from {resume_from} at step {start_step}")
     logger = Logger(cfg, main, start_step, state["history"], state["evals"])
     bench = maybe_benchmarks(cfg, tokenizer, accelerator)  # train.eval_tasks: loaded now, run every N steps
+=======
+            log.info(f"train: resumed from {resume_from} at step {start_step}")
+    logger = Logger(cfg, accelerator, init_kwargs, state["history"], state["evals"])
+>>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
     if resume_from is not None and not restore_rng(accelerator, resume_from) and main:
-        print("train: the process count changed: every process continues from process 0's random state")
+        log.info("train: the process count changed: every process continues from process 0's random state")
 
     def run_eval(step: int) -> None:
         r = evaluate(model, val, accelerator, t.micro_batch_size, attention)
@@ -258,7 +263,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         state["evals"].append(rec)
         logger.write("eval", rec, {"eval/loss": r["val_loss"], "eval/bits_per_byte": r["val_bpb"]})
         if main:
-            tqdm.write(f"step {step:>6}  validation loss {r['val_loss']:.4f}  bits/byte {r['val_bpb']:.4f}")
+            log.info(f"step {step:>6}  validation loss {r['val_loss']:.4f}  bits/byte {r['val_bpb']:.4f}")
 
     def checkpoint(step: int) -> None:
         meta, arrays = data.state()
@@ -326,7 +331,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             state["skipped_steps"] += 1
             state["bad_in_a_row"] += 1
             if main:
-                tqdm.write(f"step {step + 1:>6}  non-finite loss ({step_loss}) or gradient norm ({norm}): step skipped "
+                log.warning(f"step {step + 1:>6}  non-finite loss ({step_loss}) or gradient norm ({norm}): step skipped "
                            f"({state['bad_in_a_row']} in a row)")
             if state["bad_in_a_row"] >= t.max_bad_steps:
                 raise FloatingPointError(
@@ -355,7 +360,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             if main:
                 shown = f"{rec['loss']:.4f}" if rec["loss"] is not None else "skipped"
                 bar.set_postfix(loss=shown, tok_s=f"{tok_s:.0f}", mfu=f"{mfu:.1%}")
-                tqdm.write(f"step {done:>6}  loss {shown}  lr {rec['lr']:.2e}  {tok_s:.0f} tok/s  MFU {mfu:.1%}")
+                log.info(f"step {done:>6}  loss {shown}  lr {rec['lr']:.2e}  {tok_s:.0f} tok/s  MFU {mfu:.1%}")
             window = new_window()
         paused = time.time()  # evaluation and checkpoints are not training time
         if val is not None and (done % t.eval_every == 0 or done == max_steps):
@@ -371,7 +376,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     trained = trainable_state_dict(accelerator, model)  # collective
     if main:
         _save_adapter(unwrapped, tokenizer, adapter_dir, state_dict=trained)
-        print(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
+        log.info(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
               f"{state['skipped_steps']} steps skipped)")
     accelerator.wait_for_everyone()
     retire_old_checkpoints()

@@ -12,6 +12,7 @@ recorded: the same deterministic start for train, eval and anyone reloading the 
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from lontar.errors import InvalidInput, MissingInput, StageError
 from lontar.config import RunConfig
 from lontar.train.gguf import converted_dir, is_gguf
 from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, init_new_embeddings, read_new_tokens
+
+log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -88,7 +91,7 @@ def _init_random_base(cfg: RunConfig, tokenizer: Any) -> Path:
     if (path / "config.json").exists():
         if stamp_matches(path, digest):
             return path
-        print(f"model: {path} was built from other settings (model.architecture, dtype, seed or the tokenizer's "
+        log.info(f"model: {path} was built from other settings (model.architecture, dtype, seed or the tokenizer's "
               "vocabulary) than this config's: rebuilding it")
     arch = dict(cfg.model.architecture or {})
     model_type = arch.pop("model_type")

@@ -19,11 +19,14 @@ are an estimate for choosing a strategy, not a measurement:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from lontar.config import RunConfig
 from lontar.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 GIB = 2**30
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -145,20 +148,20 @@ def run_plan(cfg: RunConfig, gpus: int = 1, gpu_memory: float = 80.0) -> list[di
     shape_note = (f"plan: {cfg.model.name_or_path or 'architecture'}; micro-batch {cfg.train.micro_batch_size} x "
                   f"{cfg.train.block_size} tokens, {cfg.model.dtype}, gradient checkpointing "
                   f"{'on' if cfg.model.gradient_checkpointing else 'off'}; {gpus} GPU(s) of {gpu_memory:g} GiB")
-    print(shape_note)
+    log.info(shape_note)
     header = f"{'strategy':<8} {'method':<6} {'weights':>8} {'trainable':>9} {'activ.':>8} {'loss':>7} {'gathered':>8} {'total GiB':>9}  fits"
-    print(header)
+    log.info(header)
     for r in rows:
-        print(f"{r['strategy']:<8} {r['method']:<6} {r['weights']:>8.2f} {r['trainable_state']:>9.2f} "
+        log.info(f"{r['strategy']:<8} {r['method']:<6} {r['weights']:>8.2f} {r['trainable_state']:>9.2f} "
               f"{r['activations']:>8.2f} {r['loss']:>7.2f} {r['gathered_layers']:>8.2f} {r['total']:>9.2f}  "
               f"{'yes' if r['fits'] else 'no'}")
     fitting = [r for r in rows if r["fits"]]
     if fitting:
         best = min(fitting, key=lambda r: (r["strategy"] != "ddp", r["method"] == "QLoRA", r["total"]))
         launch = {"ddp": "ddp.yaml", "fsdp2": "fsdp.yaml", "zero3": "deepspeed_zero3.yaml"}[best["strategy"]]
-        print(f"plan: {best['method']} under {best['strategy']} fits "
+        log.info(f"plan: {best['method']} under {best['strategy']} fits "
               f"(accelerate launch --config_file configs/accelerate/{launch} --num_processes {gpus} ...)")
     else:
-        print("plan: nothing fits: lower train.micro_batch_size or train.block_size, turn on "
+        log.info("plan: nothing fits: lower train.micro_batch_size or train.block_size, turn on "
               "model.gradient_checkpointing, or add GPUs")
     return rows

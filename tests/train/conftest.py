@@ -60,7 +60,7 @@ def tiny_config(tiny_run_template, tmp_path):
             "model": {"architecture": TINY_ARCH, "tokenizer": "run", "dtype": "float32", **(model or {})},
             "lora": {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", **(lora or {})},
             "train": {"block_size": 64, "micro_batch_size": 4, "max_steps": 8, "lr": 3e-3, "warmup_steps": 2,
-                      "log_every": 1, "tensorboard": False, "peak_tflops": 1.0, **(train or {})},
+                      "log_every": 1, "trackers": [], "peak_tflops": 1.0, **(train or {})},
         })
 
     return make

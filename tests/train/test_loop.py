@@ -51,7 +51,7 @@ def test_too_many_bad_steps_in_a_row_abort_with_a_clear_message(tiny_config, mon
 
 
 def test_validation_every_n_steps_and_tensorboard(tiny_config):
-    cfg = load_config(tiny_config("evals", {"max_steps": 6, "eval_every": 3, "eval_docs": 30, "tensorboard": True}))
+    cfg = load_config(tiny_config("evals", {"max_steps": 6, "eval_every": 3, "eval_docs": 30, "trackers": ["tensorboard"]}))
     result = run_train(cfg)
     assert [e["step"] for e in result["evals"]] == [3, 6]
     first, last = result["evals"]
