@@ -11,6 +11,7 @@ experiment trackers (`lontar.train.trackers`), log lines on the main process onl
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import time
@@ -20,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.logging import get_logger
 from accelerate.utils import set_seed
 from peft import get_peft_model
 from tqdm import tqdm
@@ -41,7 +41,9 @@ from lontar.train.sft import marker_ids
 from lontar.train.trackers import finish, make_trackers, run_params, scalars
 from lontar.train.validation import evaluate
 
-log = get_logger(__name__)  # speaks on the main process only
+# The lines below are guarded by the main process (and the CLI's handler drops other ranks' lines);
+# accelerate.logging.get_logger would do the guarding but prefixes "[RANK 0]" to every line, even alone.
+log = logging.getLogger(__name__)
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",

@@ -11,12 +11,13 @@ works with no network.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from typing import Any
 
 from accelerate.tracking import GeneralTracker, TensorBoardTracker
-from accelerate.utils import LoggerType
+from accelerate.utils import LoggerType, imports
 
 from lontar.config import RunConfig
 from lontar.errors import ConfigError
@@ -24,13 +25,12 @@ from lontar.errors import ConfigError
 # Which package (and lontar extra) each tracker needs: a missing one fails before any work.
 PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow", "comet_ml": "comet_ml",
             "aim": "aim", "clearml": "clearml", "dvclive": "dvclive", "swanlab": "swanlab", "trackio": "trackio"}
+log = logging.getLogger(__name__)
 CARD_KEYS = ("duplicates", "rejected", "licenses", "unknown_licenses", "languages", "splits", "validation_fraction")
 
 
 def check_trackers(names: list[str]) -> None:
     """Refuse a tracker whose package is absent, naming the config key and the install command."""
-    from accelerate.utils import imports
-
     for name in names:
         available = getattr(imports, f"is_{name}_available")
         if not available():
@@ -41,6 +41,10 @@ def check_trackers(names: list[str]) -> None:
 def make_trackers(cfg: RunConfig, start_step: int) -> tuple[list[str | GeneralTracker], dict[str, Any]]:
     """`log_with` for the Accelerator and the `init_kwargs` for `init_trackers`."""
     names = list(dict.fromkeys(cfg.train.trackers))
+    if "trackers" not in cfg.train.model_fields_set and not imports.is_tensorboard_available():
+        # the default, not asked for: a plain `pip install lontar` trains without TensorBoard, and says so
+        log.info("train: tensorboard is not installed (pip install 'lontar[tensorboard]'): no TensorBoard logs")
+        names.remove("tensorboard")
     check_trackers(names)
     logs = cfg.run_dir / "logs"
     log_with: list[str | GeneralTracker] = []

@@ -37,6 +37,10 @@ def test_two_processes_match_one_with_the_same_global_batch(tiny_config):
         capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on 2 x cpu" in proc.stdout, proc.stdout[-2000:]
+    # every line once: the stage's lines come from the main process only
+    lines = [x for x in proc.stdout.splitlines() if x.startswith(("train:", "step "))]
+    assert len(lines) == len(set(lines)) and sum(x.startswith("step ") for x in lines) == STEPS, proc.stdout[-3000:]
+    assert sum(x.startswith("train: adapter saved") for x in lines) == 1
     run_dir = load_config(path).run_dir
     two = [json.loads(line) for line in (run_dir / "logs" / "train_log.jsonl").read_text().splitlines()]
     assert [h["step"] for h in two] == list(range(1, STEPS + 1))

@@ -96,6 +96,21 @@ def test_a_missing_tracker_package_fails_naming_the_key(monkeypatch):
         check_trackers(["tensorboard", "mlflow"])
 
 
+def test_the_default_tensorboard_is_dropped_with_a_line_when_absent(tmp_path, monkeypatch, caplog):
+    from accelerate.utils import imports
+
+    from lontar.config import RunConfig
+    from lontar.train.trackers import make_trackers
+
+    monkeypatch.setattr(imports, "is_tensorboard_available", lambda: False)
+    default = RunConfig.model_validate({"name": "x", "output_dir": str(tmp_path), "model": {"name_or_path": "m"}})
+    assert make_trackers(default, 0) == ([], {})
+    assert "tensorboard is not installed" in caplog.text
+    default.train.trackers = ["tensorboard"]  # asked for: an error naming the key
+    with pytest.raises(ConfigError, match="train.trackers: tensorboard is not installed"):
+        make_trackers(default, 0)
+
+
 def test_the_old_tensorboard_flag_still_reads():
     from lontar.config import TrainConfig
 
