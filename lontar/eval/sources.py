@@ -35,6 +35,10 @@ class MissingData(MissingInput):
     """A task's data is not where the task file says (a local file, a data dir, a corpus split)."""
 
 
+# Benchmark data shipped inside the package (`{lontar_data}` in task files): the demo evaluates with no download.
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
 @dataclass(frozen=True)
 class DataContext:
     """What a source may refer to: placeholders for paths, local copies of hub datasets, the run directory."""
@@ -46,7 +50,7 @@ class DataContext:
 
     def expand(self, text: str, where: str) -> str:
         try:
-            return text.format_map(self.data_dirs)
+            return text.format_map({"lontar_data": str(PACKAGE_DATA), **self.data_dirs})
         except KeyError as e:
             raise ConfigError(f"{where}: '{{{e.args[0]}}}' is not set: add it to eval.data_dirs "
                               f"(e.g. --set eval.data_dirs.{e.args[0]}=/path/to/dir)") from None

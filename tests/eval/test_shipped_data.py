@@ -1,0 +1,31 @@
+"""The Khmer benchmark the package ships (the demo's evaluation with no download)."""
+
+import json
+
+from lontar.eval.sources import PACKAGE_DATA
+from tests.conftest import needs_rdlab
+
+ITEMS = PACKAGE_DATA / "km_culture_completion.jsonl"
+
+
+def test_the_task_file_reads_the_packaged_items(capsys):
+    from lontar.eval.show import main
+
+    assert main(["km_culture_completion", "--n", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "km_culture_completion" in out and "100 documents" in out and "(gold)" in out
+    assert "Permission is hereby granted" in (PACKAGE_DATA / "LICENSE-rdlab-dataset.txt").read_text()
+
+
+@needs_rdlab
+def test_every_item_is_a_real_sentence_cut_in_two_with_distinct_endings():
+    from lontar.corpus.sources import rdlab_path, read_rdlab
+    from lontar.text.normalize import normalize_text
+
+    sentences = {normalize_text(s).strip() for s in read_rdlab(rdlab_path())}
+    items = [json.loads(x) for x in ITEMS.read_text(encoding="utf-8").splitlines()]
+    assert len(items) == 100 and len({i["context"] for i in items}) == 100
+    for item in items:
+        assert len(item["options"]) == len(set(item["options"])) == 4 and 0 <= item["gold"] < 4
+        assert item["context"] + item["options"][item["gold"]] in sentences
+    assert {i["gold"] for i in items} == {0, 1, 2, 3}
