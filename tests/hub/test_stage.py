@@ -16,7 +16,8 @@ from tests.hub.test_folder import machine_paths, roots_of
 
 def _published(capsys, cfg):
     run_publish(cfg)
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    out += err  # warnings go to stderr
     stage = read_manifest(cfg.run_dir)["stages"][-1]
     return out, stage
 
