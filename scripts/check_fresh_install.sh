@@ -24,13 +24,14 @@ cd "$WORK"  # away from the checkout: the installed package, not the source tree
 unset PYTHONPATH
 "$V/python" -c "import lontar, scipy.sparse.linalg; assert 'site-packages' in lontar.__file__, lontar.__file__"
 "$V/lontar" --version
-COMMON=(--config "$REPO/configs/km-tiny.yaml" --set "output_dir=$WORK/runs" --set corpus.sources.0.max_docs=3000
+COMMON=(--config "$REPO/configs/km-tiny.yaml" --set "output_dir=$WORK/runs"
+        --set "corpus.sources=[{type: rdlab, lang: km, max_docs: 3000}]"
         --set corpus.near_dedup.enabled=false --set train.max_steps=6 --set train.log_every=2 --set train.eval_every=3
         --set train.save_every=0 --set eval.max_docs=30 --set eval.limit=20 --set "eval.tasks_dir=$REPO/configs/tasks")
 BASE=(--set name=fresh-base --set tokenizer.vocab_size=1000 --set train.max_steps=2)
 for stage in corpus tokenizer train; do "$V/lontar" "$stage" "${COMMON[@]}" "${BASE[@]}"; done
 B="$WORK/runs/fresh-base/base_model"
-EXT=(--set name=fresh-install --set tokenizer.mode=extend --set "tokenizer.base=$B" --set tokenizer.max_new_pieces=300
+EXT=(--set name=fresh-install --set tokenizer.mode=extend --set "tokenizer.base=$WORK/runs/fresh-base/tokenizer" --set tokenizer.max_new_pieces=300
      --set tokenizer.vocab_size=1000 --set tokenizer.embedding_init=focus --set tokenizer.report.max_docs=50
      --set "model.name_or_path=$B" --set model.architecture=null --set "lora.modules_to_save=[]")
 for stage in corpus tokenizer train eval publish; do "$V/lontar" "$stage" "${COMMON[@]}" "${EXT[@]}"; done

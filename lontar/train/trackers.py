@@ -26,6 +26,7 @@ from lontar.errors import ConfigError
 PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow", "comet_ml": "comet_ml",
             "aim": "aim", "clearml": "clearml", "dvclive": "dvclive", "swanlab": "swanlab", "trackio": "trackio"}
 log = logging.getLogger(__name__)
+_OWN_ENV: dict[str, str] = {}  # variables make_trackers set for this process's run, unset by finish()
 CARD_KEYS = ("duplicates", "rejected", "licenses", "unknown_licenses", "languages", "splits", "validation_fraction")
 
 
@@ -53,9 +54,11 @@ def make_trackers(cfg: RunConfig, start_step: int) -> tuple[list[str | GeneralTr
             log_with.append(TensorBoardTracker("tensorboard", str(logs), purge_step=start_step + 1 if start_step else None))
         else:
             log_with.append(LoggerType(name).value)
-    if "mlflow" in names and not os.environ.get("MLFLOW_TRACKING_URI"):
-        os.environ["MLFLOW_TRACKING_URI"] = (logs / "mlruns").resolve().as_uri()
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # mlflow 3 asks for this opt-in to a local store
+    if "mlflow" in names and not os.environ.get("MLFLOW_TRACKING_URI"):  # this run's own store, until finish()
+        _OWN_ENV["MLFLOW_TRACKING_URI"] = (logs / "mlruns").resolve().as_uri()
+        if "MLFLOW_ALLOW_FILE_STORE" not in os.environ:  # mlflow 3 asks for this opt-in to a local file store
+            _OWN_ENV["MLFLOW_ALLOW_FILE_STORE"] = "true"
+        os.environ.update(_OWN_ENV)
     init_kwargs = {"wandb": {"name": cfg.name, "dir": str(logs)}, "mlflow": {"run_name": cfg.name}}
     return log_with, {k: v for k, v in init_kwargs.items() if k in names}
 
@@ -92,3 +95,6 @@ def finish(trackers: list[GeneralTracker]) -> None:
     """Close every tracker (accelerate's end_training would also destroy the process group)."""
     for tracker in trackers:
         tracker.finish()
+    for key in _OWN_ENV:
+        os.environ.pop(key, None)
+    _OWN_ENV.clear()

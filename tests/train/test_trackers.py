@@ -116,3 +116,21 @@ def test_the_old_tensorboard_flag_still_reads():
 
     assert TrainConfig(tensorboard=False, trackers=["tensorboard", "wandb"]).trackers == ["wandb"]
     assert TrainConfig(tensorboard=True, trackers=["wandb"]).trackers == ["tensorboard", "wandb"]
+
+
+def test_metrics_and_parameters_reach_a_local_mlflow_store(tiny_config, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = load_config(tiny_config("mlflowed", {"max_steps": 2, "trackers": ["mlflow"]}))
+    run_train(cfg)
+    import os
+
+    from mlflow.tracking import MlflowClient
+
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # the run's local store was this run's only
+    client = MlflowClient(tracking_uri=(cfg.run_dir / "logs" / "mlruns").as_uri())
+    (run,) = client.search_runs([client.get_experiment_by_name("lontar").experiment_id])
+    jsonl = [json.loads(x) for x in (cfg.run_dir / "logs" / "train_log.jsonl").read_text().splitlines()]
+    history = client.get_metric_history(run.info.run_id, "train/loss")
+    assert [(m.step, m.value) for m in history] == [(r["step"], pytest.approx(r["loss"], rel=1e-6)) for r in jsonl]
+    assert run.data.params["config.train.max_steps"] == "2" and run.info.run_name == "mlflowed"
