@@ -44,8 +44,9 @@ def main() -> None:
             others = [e for e in rng.sample(endings, 8) if e != ending][:3]
             gold = rng.randrange(4)
             options = others[:gold] + [ending] + others[gold:]
+            # `text`, the whole sentence, is what corpus.decontaminate matches (km-tiny removes it from training)
             f.write(json.dumps({"id": f"km-culture-{i}", "context": context, "options": options, "gold": gold,
-                                "source": "rdlab-dataset"}, ensure_ascii=False) + "\n")
+                                "text": context + ending, "source": "rdlab-dataset"}, ensure_ascii=False) + "\n")
     print(f"{OUT}: {ITEMS} items from {len(seen):,} matching sentences")
 
 

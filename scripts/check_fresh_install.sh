@@ -26,6 +26,7 @@ unset PYTHONPATH
 "$V/lontar" --version
 COMMON=(--config "$REPO/configs/km-tiny.yaml" --set "output_dir=$WORK/runs"
         --set "corpus.sources=[{type: rdlab, lang: km, max_docs: 3000}]"
+        --set "corpus.decontaminate.sources=[{path: $REPO/lontar/eval/data/km_culture_completion.jsonl, lang: km, text_fields: [text]}]"
         --set corpus.near_dedup.enabled=false --set train.max_steps=6 --set train.log_every=2 --set train.eval_every=3
         --set train.save_every=0 --set eval.max_docs=30 --set eval.limit=20 --set "eval.tasks_dir=$REPO/configs/tasks")
 BASE=(--set name=fresh-base --set tokenizer.vocab_size=1000 --set train.max_steps=2)

@@ -3,7 +3,7 @@
 import json
 
 from lontar.eval.sources import PACKAGE_DATA
-from tests.conftest import needs_rdlab
+from tests.conftest import REPO, needs_rdlab
 
 ITEMS = PACKAGE_DATA / "km_culture_completion.jsonl"
 
@@ -27,5 +27,13 @@ def test_every_item_is_a_real_sentence_cut_in_two_with_distinct_endings():
     assert len(items) == 100 and len({i["context"] for i in items}) == 100
     for item in items:
         assert len(item["options"]) == len(set(item["options"])) == 4 and 0 <= item["gold"] < 4
-        assert item["context"] + item["options"][item["gold"]] in sentences
+        assert item["text"] == item["context"] + item["options"][item["gold"]] and item["text"] in sentences
     assert {i["gold"] for i in items} == {0, 1, 2, 3}
+
+
+def test_the_demo_config_keeps_the_items_out_of_its_training_corpus():
+    from lontar.config import load_config
+
+    d = load_config(REPO / "configs" / "km-tiny.yaml").corpus.decontaminate
+    assert d.enabled and d.action == "remove"
+    assert [(REPO / s.path).resolve() for s in d.sources] == [ITEMS.resolve()] and d.sources[0].text_fields == ["text"]
