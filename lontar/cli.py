@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 STAGES: dict[str, tuple[str, str, str]] = {
     "corpus": ("lontar.corpus.build", "build_corpus", "build the corpus: read, normalize, dedup, split, shard"),
-    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a tokenizer on the corpus, or extend the base model's tokenizer with new tokens"),
+    "tokenizer": ("lontar.tokenizer.stage", "run_tokenizer", "train a tokenizer on the corpus, or extend the base model's tokenizer"),
     "train": ("lontar.train.stage", "run_train", "LoRA training in an accelerate loop"),
     "eval": ("lontar.eval.stage", "run_eval", "evaluate checkpoints on benchmark tasks and held-out bits per byte"),
     "publish": ("lontar.hub.stage", "run_publish", "build a hub-ready folder; upload only with --push"),

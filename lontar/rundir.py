@@ -99,7 +99,7 @@ def run_lock(run_dir: Path, stage: str) -> Iterator[None]:
                 os.replace(path, stale)
                 stale.unlink()
                 log.info(f"{stage}: recovered a stale lock of the {holder.get('stage', '?')} stage "
-                      f"(pid {pid} is not running)")
+                         f"(pid {pid} is not running)")
             except FileNotFoundError:
                 pass
             continue

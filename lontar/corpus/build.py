@@ -346,7 +346,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         else:
             inputs.extend(source_files(src.path or ""))
     log.info(f"corpus: {sum(s['kept'] for s in per_source):,} documents kept, {card['duplicates']:,} duplicates, "
-          f"{card['rejected']:,} set aside; chunks processed {processed}, reused {reused}")
+             f"{card['rejected']:,} set aside; chunks processed {processed}, reused {reused}")
     record_stage(cfg, "corpus", inputs=inputs, outputs=[final_dir], started=started,
                  extra={"summary": {"kept": sum(s["kept"] for s in per_source), "duplicates": card["duplicates"],
                                     "rejected": card["rejected"], "chunks_reused": reused}})

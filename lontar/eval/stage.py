@@ -294,7 +294,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                     {k: x.get(k) for k in ("index", "prompt", "prediction", "reference")} for x in r.samples[:SAMPLES_SHOWN]]
             if r.truncated:
                 log.warning(f"eval: warning: {ckpt.label} {p.task.task}: {r.truncated} of {p.n} items cut to fit "
-                      f"max_length {r.max_length} (context tokens dropped from the left, as lm-eval does)")
+                            f"max_length {r.max_length} (context tokens dropped from the left, as lm-eval does)")
             if e.log_samples and r.samples:
                 path = out_dir / "samples" / ckpt.label / f"{p.task.task}.jsonl"
                 atomic_write_text(path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in r.samples))
@@ -324,7 +324,7 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
         if row["subset"] is None and row["metric"] in ("acc", "chrf", "bits_per_byte"):
             ci = f" [{row['ci'][0]:.4f}, {row['ci'][1]:.4f}]" if row.get("ci") else ""
             log.info(f"eval: {row['checkpoint']:<16} {row['task']:<28} {row['lang'] or '*':<3} "
-                  f"{row['metric']:<14} {row['value']:.4f}{ci}")
+                     f"{row['metric']:<14} {row['value']:.4f}{ci}")
     log.info(f"eval: report {out_dir / 'results.md'}")
     inputs: list[Path | str] = [*[c.path if c.path else "base" for c in ckpts]]
     for t in tasks:  # each task file with every file it includes (the prompt often lives in an include)

@@ -51,10 +51,10 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
     merge = merge_wanted(cfg)
     if merge and p.merge is None:
         log.info("publish: the run's tokenizer adds tokens to the base, which vLLM cannot serve as a LoRA adapter: "
-              "writing the merged model too (publish.merge: false turns this off)")
+                 "writing the merged model too (publish.merge: false turns this off)")
     elif adds_vocabulary(cfg) and not merge:
         log.warning("publish: warning: no merged model (publish.merge: false); vLLM cannot serve this adapter, which adds "
-              "vocabulary")
+                    "vocabulary")
     # kind -> (repo id or None, folder): keyed by kind, so two folders without repo ids never collide.
     folders: dict[str, tuple[str | None, Path]] = {}
     if merge:
@@ -82,10 +82,10 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
         text = card.read_text(encoding="utf-8")
         meta, _, body = text.partition("\n---\n") if text.startswith("---\n") else ("", "", text)
         log.info(f"publish: dry run, nothing uploaded. The card ({card}: {len(meta.splitlines())} lines of hub metadata, "
-              "then the text) begins:")
+                 "then the text) begins:")
         log.info("\n".join(body.strip().splitlines()[:25]))
         log.info(f"publish: to upload: python scripts/publish.py --config CONFIG --repo-id {p.repo_id or 'ORG/NAME'} --push"
-              + (" --merge" if merge else ""))
+                 + (" --merge" if merge else ""))
         return adapter_folder
     pushed: dict[str, str] = {}
     for kind, (repo_id, folder) in folders.items():

@@ -58,7 +58,7 @@ def _extend(cfg: RunConfig, base: BaseTokenizer, lines: Any, out_dir: Path) -> t
                       script_coverage=t.script_coverage, chat_template=t.chat_template,
                       explicit_template="chat_template" in t.model_fields_set, model_max_length=t.model_max_length)
     log.info(f"tokenizer: {len(ext.new_tokens):,} new tokens, ids {ext.base_vocab_size:,}.."
-          f"{ext.base_vocab_size + len(ext.new_tokens) - 1:,} ({ext.stats})")
+             f"{ext.base_vocab_size + len(ext.new_tokens) - 1:,} ({ext.stats})")
     write_new_tokens(work / NEW_TOKENS_FILE, _new_tokens_record(cfg, base.kind, ext, lines))
     shutil.rmtree(out_dir, ignore_errors=True)
     work.replace(out_dir)
@@ -105,7 +105,7 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     lines, plans = balanced_lines(train_files, t.lang_alpha, t.input_sentence_size, cfg.seed)
     for lang, plan in plans.items():
         log.info(f"tokenizer: {lang}: {plan.lines:,} lines, {plan.share:.1%} of characters -> "
-              f"{plan.target_share:.1%} (rate {plan.rate:.3g})")
+                 f"{plan.target_share:.1%} (rate {plan.rate:.3g})")
 
     out_dir = cfg.run_dir / "tokenizer"
     tokenizers: dict[str, Any] = {}

@@ -322,7 +322,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
                 out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejected), encoding="utf-8")
                 entry["set_aside_file"] = str(out.relative_to(cfg.run_dir))
                 log.info(f"train: {name}: {len(rejected):,} of {entry['records']:,} chat records set aside (reasons in "
-                      f"{out})")
+                         f"{out})")
             ds_parts = [part]
             for f in entry["files"]:
                 fp.update(f["sha256"].encode())

@@ -5,7 +5,8 @@ micro-batches of packed blocks (`lontar.train.data`), the loss of each is its su
 divided by the number of targets in the whole global step, so 1 process or N, and any split into
 micro-batches, give the same gradients; then clipping, a NaN/inf guard, AdamW, warmup then cosine or
 linear decay. Around it: validation loss and bits per byte every N steps, jsonl logs and the
-experiment trackers (`lontar.train.trackers`), log lines on the main process only, a progress bar with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
+experiment trackers (`lontar.train.trackers`), log lines from the main process only, a progress bar
+with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         if main:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
             log.info(f"train: starting from scratch; the old checkpoints in {ckpt_root} stay until this run saves its "
-                  f"first one, then move to {PREVIOUS} (--resume continues them)")
+                     f"first one, then move to {PREVIOUS} (--resume continues them)")
     accelerator.wait_for_everyone()
 
     def retire_old_checkpoints() -> None:
@@ -242,8 +243,8 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     peak = PeakFlops(accelerator.device, DTYPES[cfg.model.dtype], t.peak_tflops * 1e12 if t.peak_tflops else None)
     if main:
         log.info(f"train: {trainable:,} trainable of {total:,} parameters; {max_steps} steps x {data.global_batch} "
-              f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
-              f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
+                 f"blocks of {t.block_size} tokens on {world} x {accelerator.device}; attention "
+                 f"{unwrapped.get_base_model().config._attn_implementation} ({attention})")
         log.info(f"train: distributed: {describe(accelerator, strategy)}")
         for line in data.describe():
             log.info(f"train: data {line}")
@@ -334,7 +335,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
             state["bad_in_a_row"] += 1
             if main:
                 log.warning(f"step {step + 1:>6}  non-finite loss ({step_loss}) or gradient norm ({norm}): step skipped "
-                           f"({state['bad_in_a_row']} in a row)")
+                            f"({state['bad_in_a_row']} in a row)")
             if state["bad_in_a_row"] >= t.max_bad_steps:
                 raise FloatingPointError(
                     f"train: {state['bad_in_a_row']} steps in a row with a non-finite loss or gradient (last at step "
@@ -379,7 +380,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     if main:
         _save_adapter(unwrapped, tokenizer, adapter_dir, state_dict=trained)
         log.info(f"train: adapter saved to {adapter_dir} ({time.time() - started:.0f}s; "
-              f"{state['skipped_steps']} steps skipped)")
+                 f"{state['skipped_steps']} steps skipped)")
     accelerator.wait_for_everyone()
     retire_old_checkpoints()
     if attention == "packed":  # the packed kernel needs lontar's batches; hand back a plain sdpa model

@@ -92,7 +92,7 @@ def _init_random_base(cfg: RunConfig, tokenizer: Any) -> Path:
         if stamp_matches(path, digest):
             return path
         log.info(f"model: {path} was built from other settings (model.architecture, dtype, seed or the tokenizer's "
-              "vocabulary) than this config's: rebuilding it")
+                 "vocabulary) than this config's: rebuilding it")
     arch = dict(cfg.model.architecture or {})
     model_type = arch.pop("model_type")
     config = AutoConfig.for_model(

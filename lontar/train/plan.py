@@ -153,15 +153,15 @@ def run_plan(cfg: RunConfig, gpus: int = 1, gpu_memory: float = 80.0) -> list[di
     log.info(header)
     for r in rows:
         log.info(f"{r['strategy']:<8} {r['method']:<6} {r['weights']:>8.2f} {r['trainable_state']:>9.2f} "
-              f"{r['activations']:>8.2f} {r['loss']:>7.2f} {r['gathered_layers']:>8.2f} {r['total']:>9.2f}  "
-              f"{'yes' if r['fits'] else 'no'}")
+                 f"{r['activations']:>8.2f} {r['loss']:>7.2f} {r['gathered_layers']:>8.2f} {r['total']:>9.2f}  "
+                 f"{'yes' if r['fits'] else 'no'}")
     fitting = [r for r in rows if r["fits"]]
     if fitting:
         best = min(fitting, key=lambda r: (r["strategy"] != "ddp", r["method"] == "QLoRA", r["total"]))
         launch = {"ddp": "ddp.yaml", "fsdp2": "fsdp.yaml", "zero3": "deepspeed_zero3.yaml"}[best["strategy"]]
         log.info(f"plan: {best['method']} under {best['strategy']} fits "
-              f"(accelerate launch --config_file configs/accelerate/{launch} --num_processes {gpus} ...)")
+                 f"(accelerate launch --config_file configs/accelerate/{launch} --num_processes {gpus} ...)")
     else:
         log.info("plan: nothing fits: lower train.micro_batch_size or train.block_size, turn on "
-              "model.gradient_checkpointing, or add GPUs")
+                 "model.gradient_checkpointing, or add GPUs")
     return rows
