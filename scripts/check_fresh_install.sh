@@ -29,7 +29,7 @@ COMMON=(--config "$REPO/configs/km-tiny.yaml" --set "output_dir=$WORK/runs"
         --set "corpus.decontaminate.sources=[{path: $REPO/lontar/eval/data/km_culture_completion.jsonl, lang: km, text_fields: [text]}]"
         --set corpus.near_dedup.enabled=false --set train.max_steps=6 --set train.log_every=2 --set train.eval_every=3
         --set train.save_every=0 --set eval.max_docs=30 --set eval.limit=20 --set "eval.tasks_dir=$REPO/configs/tasks")
-BASE=(--set name=fresh-base --set tokenizer.vocab_size=400 --set train.max_steps=2)  # a small base vocabulary to extend
+BASE=(--set name=fresh-base --set tokenizer.vocab_size=500 --set train.max_steps=2)  # a small base vocabulary to extend
 for stage in corpus tokenizer train; do "$V/lontar" "$stage" "${COMMON[@]}" "${BASE[@]}"; done
 B="$WORK/runs/fresh-base/base_model"
 EXT=(--set name=fresh-install --set tokenizer.mode=extend --set "tokenizer.base=$WORK/runs/fresh-base/tokenizer" --set tokenizer.max_new_pieces=300
