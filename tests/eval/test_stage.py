@@ -74,7 +74,7 @@ def test_cut_prompts_are_counted_warned_and_recorded_with_the_window(tmp_path, c
     # Every prompt is longer than 128 byte tokens: all 4 items are cut, and the window is the model's.
     assert task["truncated"] == {"base": 4} and task["max_length"] == {"base": 128}
     assert results["settings"]["max_length"] == 128 and results["settings"]["max_length_from"] == "model"
-    assert "eval: warning: base demo_km: 4 of 4 items cut to fit max_length 128" in capsys.readouterr().out
+    assert "eval: warning: base demo_km: 4 of 4 items cut to fit max_length 128" in capsys.readouterr().err
     row = next(r for r in results["rows"] if r["metric"] == "acc")
     assert row["truncated"] == 4 and row["max_length"] == 128
     assert "## Truncated prompts" in (cfg.run_dir / "eval" / "results.md").read_text()
