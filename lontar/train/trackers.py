@@ -22,10 +22,11 @@ from accelerate.utils import LoggerType, imports
 from lontar.config import RunConfig
 from lontar.errors import ConfigError
 
-# Which package (and lontar extra) each tracker needs: a missing one fails before any work.
+log = logging.getLogger(__name__)
+
+# What to pip-install for each tracker (lontar has extras for the first three): a missing one fails before any work.
 PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow", "comet_ml": "comet_ml",
             "aim": "aim", "clearml": "clearml", "dvclive": "dvclive", "swanlab": "swanlab", "trackio": "trackio"}
-log = logging.getLogger(__name__)
 _OWN_ENV: dict[str, str] = {}  # variables make_trackers set for this process's run, unset by finish()
 CARD_KEYS = ("duplicates", "rejected", "licenses", "unknown_licenses", "languages", "splits", "validation_fraction")
 
