@@ -8,11 +8,15 @@ from tests.conftest import REPO, needs_rdlab
 ITEMS = PACKAGE_DATA / "km_culture_completion.jsonl"
 
 
-def test_the_task_file_reads_the_packaged_items(capsys):
-    from lontar.eval.show import main
+def test_the_task_file_reads_the_packaged_items():
+    import io
 
-    assert main(["km_culture_completion", "--n", "1"]) == 0
-    out = capsys.readouterr().out
+    from lontar.eval.show import show
+    from lontar.eval.sources import DataContext
+
+    buf = io.StringIO()
+    show(["km_culture_completion"], DataContext(), directory=str(REPO / "configs" / "tasks"), n=1, out=buf)
+    out = buf.getvalue()
     assert "km_culture_completion" in out and "100 documents" in out and "(gold)" in out
     assert "Permission is hereby granted" in (PACKAGE_DATA / "LICENSE-rdlab-dataset.txt").read_text()
 
