@@ -15,10 +15,13 @@ and where training has sustained more than any measurement, takes that rate as t
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import torch
+
+log = logging.getLogger(__name__)
 
 FORMULA = ("flops = 4*N*tokens + 12*layers*d_q*pairs (LoRA; 6*N for full fine-tuning); N = in*out summed over "
            "the frozen model's nn.Linear layers (lm_head included, embedding lookup excluded); pairs = sum over "
@@ -105,8 +108,8 @@ class PeakFlops:
                 self.value, self.source = again, "measured"
             if flops_per_s > self.value:
                 if not self.warned:
-                    print(f"train: achieved {flops_per_s / 1e12:.3g} TFLOP/s, above the {self.source} peak "
-                          f"{self.value / 1e12:.3g}: the peak is taken as achieved (MFU 100%)")
+                    log.info(f"train: achieved {flops_per_s / 1e12:.3g} TFLOP/s, above the {self.source} peak "
+                             f"{self.value / 1e12:.3g}: the peak is taken as achieved (MFU 100%)")
                     self.warned = True
                 self.value, self.source = flops_per_s, "observed"
         return flops_per_s / self.value

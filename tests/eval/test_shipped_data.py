@@ -1,6 +1,7 @@
 """The Khmer benchmark the package ships (the demo's evaluation with no download)."""
 
 import json
+from pathlib import Path
 
 from lontar.eval.sources import PACKAGE_DATA
 from tests.conftest import REPO, needs_rdlab
@@ -40,4 +41,4 @@ def test_the_demo_config_keeps_the_items_out_of_its_training_corpus():
 
     d = load_config(REPO / "configs" / "km-tiny.yaml").corpus.decontaminate
     assert d.enabled and d.action == "remove"
-    assert [(REPO / s.path).resolve() for s in d.sources] == [ITEMS.resolve()] and d.sources[0].text_fields == ["text"]
+    assert [Path(s.path).resolve() for s in d.sources] == [ITEMS.resolve()] and d.sources[0].text_fields == ["text"]
