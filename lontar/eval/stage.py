@@ -310,8 +310,8 @@ def run_eval(cfg: RunConfig) -> dict[str, Any]:
                         "max_length": settings.bpb_max_length})
     results, carried = merge_results(previous, results)
     if carried:
-        print(f"eval: kept {len(carried)} earlier result(s) this run did not measure again "
-              f"({', '.join(carried[:5])}{', ...' if len(carried) > 5 else ''})")
+        log.info(f"eval: kept {len(carried)} earlier result(s) this run did not measure again "
+                 f"({', '.join(carried[:5])}{', ...' if len(carried) > 5 else ''})")
     results["rows"] = build_rows(results)
     shutil.rmtree(out_dir / "plots", ignore_errors=True)  # rebuilt from the merged table
     results["plots"] = write_plots(results, out_dir)

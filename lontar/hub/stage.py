@@ -39,7 +39,7 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
     started = time.time()
     p = cfg.publish
     if p.push and not push:
-        print("publish: publish.push in the config does not upload; pass --push on the command line to upload")
+        log.info("publish: publish.push in the config does not upload; pass --push on the command line to upload")
     if push and not p.repo_id:
         raise StageError("--push needs publish.repo_id (or --repo-id org/name)")
     run = cfg.run_dir
@@ -95,11 +95,7 @@ def run_publish(cfg: RunConfig, push: bool = False) -> Path:
         except UploadError as e:
             record(pushed, error=str(e))
             raise StageError(str(e)) from None
-<<<<<<< HEAD
         pushed[kind] = url
-        print(f"publish: uploaded {folder.name} to {url}")
-    record(pushed)
-=======
         log.info(f"publish: uploaded {folder.name} to {url}")
->>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
+    record(pushed)
     return adapter_folder

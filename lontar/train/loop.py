@@ -48,11 +48,7 @@ log = logging.getLogger(__name__)
 
 # Keys that may change between a run and its resumption; anything else must match the checkpoint.
 RESUMABLE_CHANGES = {"log_every", "eval_every", "eval_docs", "save_every", "keep_last", "max_bad_steps",
-<<<<<<< HEAD
-                     "tensorboard", "peak_tflops", "eval_tasks", "eval_tasks_every"}
-=======
-                     "trackers", "tracker_project", "peak_tflops"}
->>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
+                     "trackers", "tracker_project", "peak_tflops", "eval_tasks", "eval_tasks_every"}
 
 
 PREVIOUS = "checkpoints.previous"
@@ -164,13 +160,13 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         if resume is True:
             resume_from, damaged = latest_intact_checkpoint(ckpt_root)
             for path, problem in damaged:  # said, never silent: the run goes back further than asked
-                print(f"train: --resume: {path.name} is damaged ({problem}); falling back to an earlier checkpoint")
+                log.info(f"train: --resume: {path.name} is damaged ({problem}); falling back to an earlier checkpoint")
             if resume_from is None:
                 raise ResumeError(f"--resume: no {'intact ' if damaged else ''}checkpoint in {ckpt_root}"
                                   + (f" ({len(damaged)} damaged)" if damaged else "")
                                   + " (train.save_every sets how often they are written)")
             if damaged:
-                print(f"train: --resume: resuming from {resume_from.name}, the newest intact checkpoint")
+                log.info(f"train: --resume: resuming from {resume_from.name}, the newest intact checkpoint")
         else:
             resume_from = Path(resume)
         if not (resume_from / "trainer_state.json").is_file():
@@ -249,14 +245,9 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         for line in data.describe():
             log.info(f"train: data {line}")
         if resume_from is not None:
-<<<<<<< HEAD
-            print(f"train: resumed from {resume_from} at step {start_step}")
-    logger = Logger(cfg, main, start_step, state["history"], state["evals"])
-    bench = maybe_benchmarks(cfg, tokenizer, accelerator)  # train.eval_tasks: loaded now, run every N steps
-=======
             log.info(f"train: resumed from {resume_from} at step {start_step}")
     logger = Logger(cfg, accelerator, init_kwargs, state["history"], state["evals"])
->>>>>>> a26ca59 (Logging: module loggers instead of print (accelerate's main-process logger in the train loop), one handler set up by the CLI with --log-level, lines above progress bars; train.trackers through accelerate (tensorboard, wandb, mlflow, ...) with the config and data card summary as run parameters; lontar --version; whole help texts)
+    bench = maybe_benchmarks(cfg, tokenizer, accelerator)  # train.eval_tasks: loaded now, run every N steps
     if resume_from is not None and not restore_rng(accelerator, resume_from) and main:
         log.info("train: the process count changed: every process continues from process 0's random state")
 
