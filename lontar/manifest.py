@@ -52,7 +52,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Streamed, so a multi-GB weights file or GGUF never sits in memory."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -71,11 +72,11 @@ def describe(path: Path, run_dir: Path) -> dict[str, Any]:
         files = sorted(p for p in path.rglob("*") if p.is_file())
         h = hashlib.sha256()
         for p in files:
-            h.update(str(p.relative_to(path)).encode() + b"\0" + _sha256(p).encode())
+            h.update(str(p.relative_to(path)).encode() + b"\0" + sha256_file(p).encode())
         return {"path": shown, "files": len(files), "bytes": sum(p.stat().st_size for p in files),
                 "sha256": h.hexdigest()}
     if path.is_file():
-        return {"path": shown, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+        return {"path": shown, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
     return {"path": shown}  # not a local file: a hub id or a packaged source
 
 

@@ -36,6 +36,7 @@ from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_p
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
 from lontar.train.sft import chat_segments
 from lontar.records import expand_glob
+from lontar.manifest import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -288,14 +289,6 @@ class TrainData:
         return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
     t = cfg.train
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -312,7 +305,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
             part, rejected = chat_part(spec, name, tokenizer, t.block_size)
             files = sorted(expand_glob(spec.path))
             # as configured (the publish stage reads {path, sha256} and makes paths public)
-            entry |= {"files": [{"path": f, "bytes": Path(f).stat().st_size, "sha256": _sha256(Path(f))}
+            entry |= {"files": [{"path": f, "bytes": Path(f).stat().st_size, "sha256": sha256_file(Path(f))}
                                 for f in files],
                       "records": len(part.rows) + len(rejected), "set_aside": len(rejected),
                       "set_aside_reasons": dict(Counter(r["reason"].split(":")[0] for r in rejected))}

@@ -12,7 +12,6 @@ reads that folder, and the manifest records the GGUF's sha256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lontar.errors import ConfigError, StageError
+from lontar.manifest import sha256_file
 
 RECORD = "lontar_gguf.json"
 SUFFIX = ".gguf"
@@ -32,14 +32,6 @@ def is_gguf(spec: str | None) -> bool:
 def cache_root() -> Path:
     root = os.environ.get("LONTAR_CACHE")
     return (Path(root).expanduser() if root else Path.home() / ".cache" / "lontar") / "gguf"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def locate(spec: str, revision: str | None = None, key: str = "model.name_or_path") -> Path:
