@@ -204,6 +204,9 @@ class NearDedupConfig(_Strict):
     rows: int = Field(4, ge=1)
     threshold: float = Field(0.5, ge=0, le=1)
     seed: int = 0
+    # FineWeb-2's rehydration: each kept train document repeated by the size of its duplicate cluster
+    # (1 alone; 2-3: that many; 4: 3; 5-99: 5; 100-999: 8; 1000+: 1), counted in the card.
+    rehydrate: bool = False
 
 
 class JunkConfig(_Strict):
@@ -252,6 +255,9 @@ class CorpusConfig(_Strict):
     shard_docs: int = Field(100_000, gt=0)
     chunk_docs: int = Field(50_000, gt=0)  # unit of work and of resume
     num_proc: int = Field(2, ge=1)
+    # Hash partitions of the global steps (boilerplate counts, exact and near dedup): each is one task, so
+    # more partitions mean less memory per task; the corpus is the same for any number.
+    partitions: int = Field(8, ge=1, le=4096)
     normalize: bool = True  # NFC everywhere, then the language's own normalizer (lontar.langs)
     khmer_coeng_da_to_ta: bool = True  # merge subscript DA into TA as SIL's khnormal does (README: Khmer normalization)
     junk: JunkConfig = Field(default_factory=JunkConfig)

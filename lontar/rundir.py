@@ -146,7 +146,7 @@ def stamp_matches(artifact: Path, digest: str) -> bool:
 
 def corpus_hash(cfg: Any) -> str:
     """The corpus section less the keys that only set how it runs (workers, executor, chunking)."""
-    return section_hash(cfg.corpus, exclude={"num_proc", "executor", "ray_address", "chunk_docs"})
+    return section_hash(cfg.corpus, exclude={"num_proc", "executor", "ray_address", "chunk_docs", "partitions"})
 
 
 def remove_partials(run_dir: Path, depth: int = 3) -> list[Path]:

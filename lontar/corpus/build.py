@@ -1,11 +1,15 @@
-"""The corpus stage runner.
+"""The corpus stage runner: plans the stages of `lontar.corpus.stages`, runs them on the executor,
+merges their small statistics into the data card and names the outputs.
 
-sources -> chunks of `chunk_docs` documents -> steps (a `datasets.map` over each chunk, `num_proc`
-workers) -> exact dedup across the corpus -> deterministic split -> parquet shards + data card.
+sources -> file-level read tasks (steps run where the file is read, one parquet per chunk of
+`chunk_docs`) -> boilerplate line counts by hash partition -> exact dedup by hash partition -> MinHash
+near-dedup (band buckets, verified pairs, clusters) -> deterministic split, rejects, duplicates ->
+temperature mixing -> parquet shards + data card.
 
-Each processed chunk is kept in `corpus.work/` with a signature of everything that shaped it (the
-source, the step settings, the code of the steps), so re-running after an interruption or a change to
-a later source only processes what is not done yet.
+Each read chunk is kept in `corpus.work/` with a signature of everything that shaped it (the source,
+the step settings, the code of the steps), so re-running after an interruption or a change to a later
+source only reads and processes what is not done yet; the global stages run again (they are cheap
+next to the steps). The driver holds settings and per-task figures only.
 """
 
 from __future__ import annotations
@@ -13,52 +17,36 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import numpy as np
 
-from lontar.config import BoilerplateConfig, RunConfig, SourceConfig
-from lontar.corpus.boilerplate import count_lines, strip_boilerplate
+from lontar.config import RunConfig, SourceConfig
+from lontar.corpus import stages
 from lontar.corpus.card import render_card_md, write_length_histogram
-from lontar.corpus.executors import make_executor
+from lontar.corpus.executors import LocalExecutor, RayExecutor, make_executor
 from lontar.corpus.minhash import NearDedup
-from lontar.corpus.mixing import plan_mixture, target_shares, write_mixture
-from lontar.corpus.pipeline import Step, StepStats, stats_from_rows
+from lontar.corpus.mixing import plan_mixture, summarize_mixture, target_shares
+from lontar.corpus.pipeline import StepStats
 from lontar.corpus.provenance import UNKNOWN, license_totals, source_provenance
-from lontar.corpus.shards import RejectWriter, ShardWriter
-from lontar.corpus.sources import iter_source, rdlab_path, source_files
-from lontar.corpus.steps import build_steps, split_of, text_hash
+from lontar.corpus.sources import rdlab_path, source_files, source_units
+from lontar.corpus.stages import Chunk, Context, ReadTask
+from lontar.corpus.steps import build_steps
 from lontar.corpus.tokens import load_token_counter
 from lontar.errors import ConfigError, DataError
-from lontar.records import RAW_KEEP_BYTES, raw_fields
 from lontar.manifest import atomic_write_json, atomic_write_text, record_stage
 from lontar.rundir import corpus_hash, run_lock, write_stamp
 
 log = logging.getLogger(__name__)
 
-
-
-def _chunks(src: SourceConfig, chunk_docs: int, rejects: RejectWriter, counts: Counter,
-            raw_limit: int = RAW_KEEP_BYTES) -> Iterator[list[dict[str, Any]]]:
-    """Chunks of good records; malformed records go straight to the rejects, counted."""
-    chunk: list[dict[str, Any]] = []
-    for ok, item in iter_source(src, raw_limit):
-        counts["read"] += 1
-        if not ok:
-            counts[item["reason"]] += 1
-            rejects.add({**item, "step": "read"})
-            continue
-        chunk.append(item)
-        if len(chunk) == chunk_docs:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+# Below this much input the local executor runs the tasks in the driver: forking workers costs more.
+INLINE_BYTES = 4 << 20
 
 
 def _code_hash() -> str:
@@ -71,138 +59,65 @@ def _code_hash() -> str:
 
 
 def _signature(cfg: RunConfig, src: SourceConfig, code: str) -> str:
-    """What shapes a processed chunk: its source, every corpus setting but the output layout, the code."""
-    shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc", "executor", "ray_address", "mixing"})
+    """What shapes a read chunk: its source, every corpus setting but the output layout, the code."""
+    shaping = cfg.corpus.model_dump(mode="json", exclude={"sources", "validation_fraction", "shard_docs", "num_proc",
+                                                          "executor", "ray_address", "mixing", "partitions"})
     blob = json.dumps({"source": src.model_dump(mode="json"), "corpus": shaping, "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-class Duplicates:
-    """Which documents were kept, to name the kept twin of each duplicate in `duplicates/`."""
-
-    def __init__(self, writer: RejectWriter) -> None:
-        self.writer = writer
-        self.kept: dict[str, str] = {}  # doc id -> where the kept one came from
-        self.near_ids: list[str] = []  # doc ids in the order NearDedup saw them
-
-    def add(self, r: dict[str, Any], doc_id: str, kind: str, twin: str) -> None:
-        self.writer.add({"source": r["source"], "line": r["line"], "kind": kind, "id": doc_id,
-                         "kept_id": twin, "kept_line": self.kept.get(twin)})
-
-
-def _dedup_and_write(table_rows: list[dict[str, Any]], seen: Duplicates, dedup: StepStats,
-                     writers: dict[str, ShardWriter], rejects: RejectWriter, validation_fraction: float,
-                     summary: Counter, lengths: list[int], near: NearDedup | None,
-                     raw_limit: int = RAW_KEEP_BYTES) -> None:
-    kept = [r for r in table_rows if r["reason"] is None]
-    for r in table_rows:
-        if r["reason"] is not None:
-            rejects.add({"source": r["source"], "line": r["line"], "step": r["step"], "reason": r["reason"],
-                         **raw_fields(r["text"], raw_limit)})
-    dedup.count_in([r["text"] for r in kept])
-    survivors = []
-    for r in kept:
-        doc_id = text_hash(r["text"])
-        if doc_id in seen.kept:
-            dedup.counts["exact duplicates"] += 1
-            seen.add(r, doc_id, "exact", doc_id)
-            continue
-        seen.kept[doc_id] = r["line"]
-        if near is not None:
-            twin = near.add(r["text"], r["lang"])
-            seen.near_ids.append(doc_id)
-            if twin is not None:
-                dedup.counts["near duplicates"] += 1
-                seen.add(r, doc_id, "near", seen.near_ids[twin])
-                continue
-        survivors.append(r["text"])
-        split = split_of(doc_id, validation_fraction)
-        writers[split].add({"id": doc_id, "text": r["text"], "source": r["source"], "lang": r["lang"]})
-        size, nbytes = len(r["text"]), len(r["text"].encode("utf-8"))
-        summary.update({f"{split}:docs": 1, f"{split}:chars": size, f"{split}:bytes": nbytes,
-                        f"lang:{r['lang']}:docs": 1, f"lang:{r['lang']}:chars": size,
-                        f"source:{r['source']}:{split}:chars": size})
-        lengths.append(size)
-    dedup.count_out(survivors)
+def _input_bytes(units: list[list[Path | None]], sources: Sequence[SourceConfig]) -> float:
+    total = 0.0
+    for src, paths in zip(sources, units):
+        for p in paths:
+            if p is not None:
+                total += p.stat().st_size
+            elif src.type == "rdlab":
+                total += rdlab_path().stat().st_size
+            else:
+                total += math.inf  # a hub dataset: size unknown, treat as large
+    return total
 
 
-def _kept_rows(path: Path) -> list[dict[str, Any]]:
-    table = pq.read_table(path, columns=["text", "reason"])
-    return [r for r in table.to_pylist() if r["reason"] is None]
+def plan_reads(sources: Sequence[SourceConfig], units: list[list[Path | None]], workers: int) -> list[ReadTask]:
+    """One task per file of each source; when there are fewer files than workers, each file's chunks
+    are dealt round-robin to several tasks (each reads the file, processes only its own chunks). A hub
+    dataset is streamed once, by one task."""
+    total = sum(len(u) for u in units)
+    stride = max(1, -(-workers // max(total, 1)))
+    tasks = []
+    for i, (src, paths) in enumerate(zip(sources, units)):
+        k = 1 if src.type == "hf" else stride
+        for u, path in enumerate(paths):
+            tasks.extend(ReadTask(i, u, str(path) if path is not None else None, k, p) for p in range(k))
+    return tasks
 
 
-def _strip_rows(rows: list[dict[str, Any]], line_counts: Counter, bp: BoilerplateConfig, stats: StepStats) -> None:
-    """Remove boilerplate lines from the kept rows in place; a row left empty is rejected."""
-    kept = [r for r in rows if r["reason"] is None]
-    stats.count_in([r["text"] for r in kept])
-    for r in kept:
-        text, removed = strip_boilerplate(r["text"], line_counts, bp.min_docs, bp.min_line_chars)
-        stats.counts["lines removed"] += removed
-        if not text.strip():  # the reject keeps the original text
-            r["reason"], r["step"] = "only boilerplate lines", "boilerplate"
-            stats.rejected[r["reason"]] += 1
-        else:
-            r["text"] = text
-    stats.count_out([r["text"] for r in kept if r["reason"] is None])
+class _Stages:
+    """Runs named stages on the executor, logging each stage's start and end (benchmarks read them)."""
+
+    def __init__(self, executor: LocalExecutor | RayExecutor, ctx: Context) -> None:
+        self.executor, self.ctx = executor, ctx
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[[Context, Any], Any], items: Sequence[Any]) -> list[Any]:
+        log.info(f"corpus: stage {name} start ({len(items)} tasks)")
+        t0 = time.perf_counter()
+        out = self.executor.map(fn, self.ctx, list(items))
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
+        log.info(f"corpus: stage {name} done")
+        return out
 
 
-def _mix(cfg: RunConfig, natural: list[Path], out_dir: Path, summary: Counter,
-         counter: Any) -> tuple[dict[str, Any], list[Path]]:
-    """Temperature-sample the train split into its final shards (rate 1 everywhere when only counting tokens)."""
-    c, mix = cfg.corpus, cfg.corpus.mixing
-    labels = [s.label for s in c.sources]
-    lang_of = {s.label: s.lang for s in c.sources}
-    sizes = {g: float(summary[f"source:{g}:train:chars"]) for g in labels}
-    plans = None
-    if mix.enabled:
-        shares = target_shares(sizes, {s.label: s.weight for s in c.sources}, mix.alpha,
-                               lang_of if mix.by == "lang" else None)
-        plans = plan_mixture(sizes, shares, mix.cap, mix.total_chars)
-        rates = {g: p.rate for g, p in plans.items()}
-    else:
-        rates = dict.fromkeys(labels, 1.0)
-    writer = ShardWriter(out_dir, "train", c.shard_docs)
-    result = write_mixture(natural, writer, rates, lang_of, mix.seed, counter)
-    for g, src in zip(labels, c.sources):
-        result["sources"][g] |= {"weight": src.weight, **({"target_share": round(plans[g].target_share, 4),
-                                                           "capped": plans[g].capped} if plans else {})}
-    settings = mix.model_dump(mode="json") if mix.enabled else {"enabled": False, "tokenizer": mix.tokenizer}
-    if mix.enabled:
-        log.info("corpus: mixing " + ", ".join(f"{g} x{r:.2f}" for g, r in rates.items()))
-    return {"settings": settings, **result}, writer.close()
-
-
-def _process_sources(cfg: RunConfig, steps: list[Step], work_dir: Path,
-                     rejects: RejectWriter) -> tuple[list[list[Path]], list[Counter], int, int]:
-    """Pass 1: every chunk of every source processed by the executor, or reused from an earlier run."""
-    c = cfg.corpus
-    code = _code_hash()
-    chunk_paths: list[list[Path]] = []
-    read_counts: list[Counter] = []
-    processed = reused = 0
-    executor = None
-    try:
-        for i, src in enumerate(c.sources):
-            counts: Counter = Counter()
-            signature = _signature(cfg, src, code)
-            chunk_paths.append([])
-            for j, chunk in enumerate(_chunks(src, c.chunk_docs, rejects, counts, c.reject_raw_bytes)):
-                path = work_dir / f"{i:03d}-{j:05d}.parquet"
-                marker = path.with_suffix(".done")
-                if marker.exists() and marker.read_text() == signature and path.exists():
-                    reused += 1
-                else:
-                    executor = executor or make_executor(c.executor, c.num_proc, c.ray_address)
-                    executor.run(chunk, steps, path)
-                    atomic_write_text(marker, signature)
-                    processed += 1
-                chunk_paths[i].append(path)
-            read_counts.append(counts)
-    finally:
-        if executor is not None:
-            executor.close()
-    return chunk_paths, read_counts, processed, reused
-
+def _rename(paths: Sequence[str | Path], folder: Path, pattern: str) -> list[Path]:
+    """Parts of every chunk, in corpus order, renamed to the output's names (`pattern` takes i and n)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = []
+    for i, p in enumerate(paths):
+        dest = folder / pattern.format(i=i, n=len(paths))
+        Path(p).replace(dest)
+        final.append(dest)
+    return final
 
 def corpus_problem(card: dict[str, Any], max_reject_fraction: float) -> str | None:
     """Why a finished corpus must fail its stage, in one line, or None.
@@ -233,60 +148,127 @@ def build_corpus(cfg: RunConfig) -> dict[str, Any]:
         return _build_corpus(cfg)
 
 
+def _mix_rates(cfg: RunConfig, summary: Counter) -> tuple[dict[str, float], dict[str, Any] | None]:
+    c, mix = cfg.corpus, cfg.corpus.mixing
+    labels = [s.label for s in c.sources]
+    if not mix.enabled:
+        return dict.fromkeys(labels, 1.0), None
+    lang_of = {s.label: s.lang for s in c.sources}
+    sizes = {g: float(summary[f"source:{g}:train:chars"]) for g in labels}
+    shares = target_shares(sizes, {s.label: s.weight for s in c.sources}, mix.alpha,
+                           lang_of if mix.by == "lang" else None)
+    plans = plan_mixture(sizes, shares, mix.cap, mix.total_chars)
+    log.info("corpus: mixing " + ", ".join(f"{g} x{p.rate:.2f}" for g, p in plans.items()))
+    return {g: p.rate for g, p in plans.items()}, plans
+
+
 def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
     started = time.time()
     c = cfg.corpus
     final_dir, out_dir, work_dir = cfg.run_dir / "corpus", cfg.run_dir / "corpus.partial", cfg.run_dir / "corpus.work"
+    stages_dir = work_dir / "stages"
     shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.rmtree(stages_dir, ignore_errors=True)
     work_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True)
     mix = c.mixing
-    counter = None
-    if mix.tokenizer:
+    if mix.tokenizer:  # fail here, in one line, rather than in every worker
         try:
-            counter = load_token_counter(mix.tokenizer, cfg.model.trust_remote_code)
+            load_token_counter(mix.tokenizer, cfg.model.trust_remote_code)
         except Exception as e:  # noqa: BLE001 - any loader failure is a config problem, said in one line
             raise ConfigError(f"corpus.mixing.tokenizer: cannot load '{mix.tokenizer}': {e}") from e
-    natural_dir = out_dir / ".natural"  # the deduplicated train split before mixing
-    mixing_on = mix.enabled or counter is not None
-    writers = {"train": ShardWriter(natural_dir if mixing_on else out_dir, "train", c.shard_docs),
-               "validation": ShardWriter(out_dir, "validation", c.shard_docs)}
-    rejects = RejectWriter(out_dir / "rejected" / "rejected-00000.jsonl")
-    seen = Duplicates(RejectWriter(out_dir / "duplicates" / "duplicates-00000.jsonl"))
+    nd, bp = c.near_dedup, c.boilerplate
+    rehydrate = nd.enabled and nd.rehydrate
+    mixing_on = mix.enabled or mix.tokenizer is not None or rehydrate
     steps = build_steps(c)
     names = [s.name for s in steps]
-    per_source, summary, lengths = [], Counter(), []
-    nd = c.near_dedup
     near = NearDedup.from_config(nd) if nd.enabled else None
     if near is not None:
         log.info(f"corpus: {near.describe()}")
-    chunk_paths, read_counts, processed, reused = _process_sources(cfg, steps, work_dir, rejects)
-    bp = c.boilerplate
-    line_counts = None
-    if bp.enabled:  # lines are counted over the whole corpus before any is removed
-        kept_texts = (r["text"] for paths in chunk_paths for p in paths for r in _kept_rows(p))
-        line_counts = count_lines(kept_texts, bp.min_line_chars)
+    code = _code_hash()
+    units = [source_units(src) for src in c.sources]
+    ctx = Context(chunks_dir=str(work_dir), stages_dir=str(stages_dir), sources=list(c.sources),
+                  signatures=[_signature(cfg, src, code) for src in c.sources], steps=steps,
+                  chunk_docs=c.chunk_docs, raw_limit=c.reject_raw_bytes, partitions=c.partitions,
+                  validation_fraction=c.validation_fraction, shard_docs=c.shard_docs,
+                  boilerplate=bp if bp.enabled else None, near=nd if nd.enabled else None, rehydrate=rehydrate,
+                  natural=mixing_on, mix_seed=mix.seed,
+                  tokenizer=(mix.tokenizer, cfg.model.trust_remote_code) if mix.tokenizer else None)
+    inline = c.executor == "local" and _input_bytes(units, c.sources) < INLINE_BYTES
+    executor = make_executor(c.executor, c.num_proc, c.ray_address, inline=inline)
+    workers = executor.workers
+    try:
+        run = _Stages(executor, ctx)
+        metas = [m for task in run.run("read", stages.read, plan_reads(c.sources, units, workers)) for m in task]
+        metas.sort(key=lambda m: m["name"])
+        chunks = [Chunk(i, m["name"], m["source"]) for i, m in enumerate(metas)]
+        parts = range(c.partitions)
+        bp_figures = None
+        if bp.enabled:
+            run.run("boilerplate_map", stages.bp_map, chunks)
+            found = run.run("boilerplate_reduce", stages.bp_reduce, parts)
+            bp_figures = {k: sum(f[k] for f in found) for k in ("lines", "boilerplate")}
+        prepared = run.run("prepare", stages.prepare, chunks)
+        exact = sum(run.run("exact_reduce", stages.exact_reduce, parts))
+        near_figures = None
+        if near is not None:
+            run.run("near_map", stages.near_map, chunks)
+            run.run("near_band_reduce", stages.near_band_reduce, parts)
+            verified = run.run("near_verify", stages.near_verify, parts)
+            (near_figures,) = run.run("near_components", stages.near_components, [None])
+            near_figures |= {k: sum(v[k] for v in verified) for k in ("candidates", "rejected")}
+        done = run.run("finalize", stages.finalize, chunks)
+        summary: Counter = Counter()
+        for d in done:
+            summary.update(d["summary"])
+        mixing = None
+        train_parts = [p for d in done for p in d["parts"]["train"]]
+        if mixing_on and summary["train:docs"]:
+            rates, plans = _mix_rates(cfg, summary)
+            ctx.rates = rates
+            mixed = run.run("mix", stages.mix, [(ch, d["parts"]["train"]) for ch, d in zip(chunks, done)])
+            per: dict[str, Counter] = {g: Counter() for g in rates}
+            for m in mixed:
+                for g, cnt in m["per"].items():
+                    per[g].update(cnt)
+            lang_of = {s.label: s.lang for s in c.sources}
+            mixing = summarize_mixture(per, rates, lang_of, mix.tokenizer is not None)
+            for g, src in zip(rates, c.sources):
+                mixing["sources"][g] |= {"weight": src.weight, **({"target_share": round(plans[g].target_share, 4),
+                                                                   "capped": plans[g].capped} if plans else {})}
+            mixing = {"settings": mix.model_dump(mode="json") if mix.enabled else
+                      {"enabled": False, "tokenizer": mix.tokenizer}, **mixing}
+            train_parts = sorted(p for m in mixed for p in m["parts"])  # pass, then corpus order
+    finally:
+        executor.close()
+    closed = {"train": _rename(train_parts, out_dir, "train-{i:05d}-of-{n:05d}.parquet"),
+              "validation": _rename([p for d in done for p in d["parts"]["validation"]], out_dir,
+                                    "validation-{i:05d}-of-{n:05d}.parquet")}
+    _rename([d["rejected_file"] for d in done if d["rejected_file"]], out_dir / "rejected", "rejected-{i:05d}.jsonl")
+    _rename([d["duplicates_file"] for d in done if d["duplicates_file"]], out_dir / "duplicates",
+            "duplicates-{i:05d}.jsonl")
     final_steps = [*names, *(["boilerplate"] if bp.enabled else []), "dedup"]
     all_stats = {n: StepStats() for n in final_steps}
-    for i, src in enumerate(c.sources):  # pass 2: boilerplate, dedup, split, write
-        counts = read_counts[i]
+    per_source = []
+    for i, src in enumerate(c.sources):
+        mine = [j for j, ch in enumerate(chunks) if ch.source == i]
         src_stats = {n: StepStats() for n in final_steps}
-        for path in chunk_paths[i]:
-            rows = pq.read_table(path).to_pylist()
-            for name, st in stats_from_rows(rows, names).items():
+        read_rejects: Counter = Counter()
+        for j in mine:
+            for name, st in prepared[j].items():
                 src_stats[name].merge(st)
-            if line_counts is not None:
-                _strip_rows(rows, line_counts, bp, src_stats["boilerplate"])
-            _dedup_and_write(rows, seen, src_stats["dedup"], writers, rejects, c.validation_fraction, summary, lengths,
-                             near, c.reject_raw_bytes)
-        read_rejects = {k: v for k, v in counts.items() if k != "read"}
+            src_stats["dedup"].merge(done[j]["dedup"])
+            read_rejects.update(metas[j]["read_rejects"])
         step_rejects: Counter = Counter()
         for st in src_stats.values():
             step_rejects.update(st.rejected)
         dedup = src_stats["dedup"]
         entry = {
-            "source": src.label, "type": src.type, "lang": src.lang, "weight": src.weight, "read": counts["read"],
-            "kept": dedup.docs_out, "kept_chars": dedup.chars_out, "provenance": source_provenance(src), "duplicates": dedup.counts["exact duplicates"] + dedup.counts["near duplicates"],
-            "rejected": dict(Counter(read_rejects) + step_rejects),
+            "source": src.label, "type": src.type, "lang": src.lang, "weight": src.weight,
+            "read": sum(metas[j]["read"] for j in mine), "kept": dedup.docs_out, "kept_chars": dedup.chars_out,
+            "provenance": source_provenance(src),
+            "duplicates": dedup.counts["exact duplicates"] + dedup.counts["near duplicates"],
+            "rejected": dict(read_rejects + step_rejects),
             "steps": {name: st.to_dict() for name, st in src_stats.items()},
         }
         if entry["read"] != entry["kept"] + entry["duplicates"] + sum(entry["rejected"].values()):
@@ -294,44 +276,57 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         per_source.append(entry)
         for name, st in src_stats.items():
             all_stats[name].merge(st)
-    closed = {s: w.close() for s, w in writers.items()}
-    rejects.close()
-    seen.writer.close()
-    splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in writers}
-    mixing = None
-    if mixing_on and splits["train"]["docs"]:
-        mixing, closed["train"] = _mix(cfg, closed["train"], out_dir, summary, counter)
-        shutil.rmtree(natural_dir, ignore_errors=True)
+    splits = {s: {k: summary[f"{s}:{k}"] for k in ("docs", "chars", "bytes")} for s in ("train", "validation")}
+    if mixing:
         splits["train"] = {k: sum(m[f"mixed_{k}"] for m in mixing["sources"].values()) for k in ("docs", "chars", "bytes")}
-    shards = {s: [p.name for p in paths] for s, paths in closed.items()}
+    examples: dict[str, str] = {}
+    for d in done:
+        for reason, where in d["examples"].items():
+            examples.setdefault(reason, where)
     lang_codes = sorted({k.split(":")[1] for k in summary if k.startswith("lang:")})
     total_chars = sum(summary[f"lang:{lang}:chars"] for lang in lang_codes)
+    near_line = ""
+    if near is not None:
+        near_line = (f", then MinHash LSH {near.describe()}; a document linked to an earlier one is a near duplicate, "
+                     "named after the earliest document of its cluster")
+    rehydrated: Counter = Counter()
+    for d in done:
+        rehydrated.update(d["rehydrated"])
     card = {
         "run": cfg.name,
         "sources": per_source,
         "steps": {name: st.to_dict() for name, st in all_stats.items()},
         "step_descriptions": {s.name: s.description for s in steps}
         | ({"boilerplate": f"lines found in >= {bp.min_docs} multi-line documents removed"} if bp.enabled else {})
-        | {"dedup": "exact dedup on the normalized text (blake2b-128)" + (
-            f", then MinHash LSH {near.describe()}" if near is not None else "")
-           + "; first occurrence kept"},
+        | {"dedup": "exact dedup on the normalized text (blake2b-128)" + near_line + "; first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
         "licenses": license_totals(per_source),
         "unknown_licenses": [s["source"] for s in per_source if s["provenance"]["license"] == UNKNOWN],
-        "rejected": rejects.count,
-        "rejected_examples": rejects.examples,  # per reason, where to find its first record in rejected/
+        "rejected": sum(d["rejects"] for d in done),
+        "rejected_examples": examples,  # per reason, where to find its first record in rejected/
         "languages": {lang: {"docs": summary[f"lang:{lang}:docs"], "chars": summary[f"lang:{lang}:chars"],
                              "char_share": round(summary[f"lang:{lang}:chars"] / (total_chars or 1), 4)} for lang in lang_codes},
         "splits": splits,
-        "shards": shards,
+        "shards": {s: [p.name for p in paths] for s, paths in closed.items()},
         "validation_fraction": c.validation_fraction,
-        "chunks": {"processed": processed, "reused": reused},
+        "chunks": {"processed": sum(not m["reused"] for m in metas), "reused": sum(m["reused"] for m in metas)},
+        "execution": {"executor": c.executor, "workers": workers,
+                      "read_tasks": len(plan_reads(c.sources, units, 1)), "partitions": c.partitions,
+                      "exact_duplicates": exact, "stage_seconds": run.seconds,
+                      **({"boilerplate_lines": bp_figures} if bp_figures else {}),
+                      **({"near_dedup": near_figures} if near_figures else {})},
+        **({"rehydration": {"table": {str(k): v for k, v in stages.REHYDRATE.items()},
+                            "train_docs_by_copies": dict(sorted(rehydrated.items(), key=lambda kv: int(kv[0])))}}
+           if rehydrate else {}),
         **({"mixing": mixing} if mixing else {}),
     }
-    write_length_histogram(lengths, out_dir / "length_histogram.png", title=f"{cfg.name}: document length")
+    lengths = sum((d["lengths"] for d in done), np.zeros(len(stages.LENGTH_BINS) - 1, dtype=np.int64))
+    write_length_histogram(lengths, out_dir / "length_histogram.png", title=f"{cfg.name}: document length",
+                           bins=stages.LENGTH_BINS)
     atomic_write_json(out_dir / "data_card.json", card)
     atomic_write_text(out_dir / "data_card.md", render_card_md(card))
     write_stamp(out_dir, "corpus", corpus_hash(cfg))  # the train stage refuses a corpus of other settings
+    shutil.rmtree(stages_dir, ignore_errors=True)
     shutil.rmtree(final_dir, ignore_errors=True)
     out_dir.replace(final_dir)
     problem = corpus_problem(card, c.max_reject_fraction)
@@ -346,8 +341,9 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         else:
             inputs.extend(source_files(src.path or ""))
     log.info(f"corpus: {sum(s['kept'] for s in per_source):,} documents kept, {card['duplicates']:,} duplicates, "
-             f"{card['rejected']:,} set aside; chunks processed {processed}, reused {reused}")
+             f"{card['rejected']:,} set aside; chunks processed {card['chunks']['processed']}, "
+             f"reused {card['chunks']['reused']}")
     record_stage(cfg, "corpus", inputs=inputs, outputs=[final_dir], started=started,
                  extra={"summary": {"kept": sum(s["kept"] for s in per_source), "duplicates": card["duplicates"],
-                                    "rejected": card["rejected"], "chunks_reused": reused}})
+                                    "rejected": card["rejected"], "chunks_reused": card["chunks"]["reused"]}})
     return card

@@ -86,21 +86,28 @@ def _mixing_md(mixing: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_length_histogram(lengths: Sequence[int], path: Path, title: str) -> None:
-    """Characters per kept document, log-spaced bins: short fragments and very long pages both show."""
+def write_length_histogram(counts: Sequence[int], path: Path, title: str, bins: Sequence[float]) -> None:
+    """Characters per kept document from a histogram over fixed log-spaced `bins` (merged from every
+    chunk, so no list of lengths is held): short fragments and very long pages both show."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    values = np.asarray(lengths, dtype=np.int64)
+    counts, edges = np.asarray(counts, dtype=np.int64), np.asarray(bins, dtype=float)
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    if len(values):
-        bins = np.logspace(0, np.log10(max(int(values.max()), 2)) + 0.01, 40)
-        ax.hist(values, bins=bins, color="#3a6ea5")
+    if counts.sum():
+        used = np.flatnonzero(counts)
+        lo, hi = max(int(used[0]), 1), int(used[-1]) + 1
+        step = max(1, (hi - lo) // 40)  # about 40 bars whatever the range
+        idx = np.unique(np.r_[np.arange(lo, hi, step), hi])
+        ax.stairs(np.add.reduceat(counts[:hi], idx[:-1]), edges[idx], fill=True, color="#3a6ea5")
         ax.set_xscale("log")
-        ax.axvline(float(np.median(values)), color="#c0392b", linestyle="--", label=f"median {int(np.median(values))}")
+        cum = np.cumsum(counts)
+        m = int(np.searchsorted(cum, cum[-1] / 2))
+        median = float(np.sqrt(max(edges[m], 1.0) * edges[m + 1]))
+        ax.axvline(median, color="#c0392b", linestyle="--", label=f"median ~{int(median)}")
         ax.legend()
     ax.set_xlabel("characters per document")
     ax.set_ylabel("documents")

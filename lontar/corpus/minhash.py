@@ -179,6 +179,12 @@ class MinHasher:
             rows = signature.reshape(self.bands, self.rows).astype(np.uint64)
             return _mix((rows * self._band_powers).sum(axis=1, dtype=np.uint64)).tolist()
 
+    def band_keys_many(self, signatures: np.ndarray) -> np.ndarray:
+        """`band_keys` of many signatures at once: shape (documents, bands), uint64."""
+        with np.errstate(over="ignore"):
+            rows = signatures.reshape(len(signatures), self.bands, self.rows).astype(np.uint64)
+            return _mix((rows * self._band_powers).sum(axis=2, dtype=np.uint64))
+
 
 @dataclass
 class NearDedup:

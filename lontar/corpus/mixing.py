@@ -99,21 +99,24 @@ def copies(doc_id: str, rate: float, seed: int) -> int:
     return whole + (1 if u < frac else 0)
 
 
-def write_mixture(natural: list[Path], writer: ShardWriter, rates: dict[str, float], lang_of: dict[str, str],
-                  seed: int, count_tokens: Callable[[list[str]], list[int]] | None = None) -> dict[str, Any]:
-    """Write the train mixture from the natural (deduplicated) train shards; figures per source and language.
+def mix_part(natural: list[Path], writer_for_pass: Callable[[int], ShardWriter], rates: dict[str, float],
+             seed: int, count_tokens: Callable[[list[str]], list[int]] | None = None) -> dict[str, Counter]:
+    """Write one part of the train mixture from its natural (deduplicated) shards; figures per source.
 
-    Copy e of every document is written in pass e over the shards, so the copies of one document sit
-    a whole corpus apart instead of side by side in one training block.
+    Copy e of every document goes to the writer of pass e, and the passes are laid end to end in the
+    final shards, so the copies of one document sit a whole corpus apart instead of side by side in
+    one training block. A row's `weight` (rehydration, `corpus.near_dedup.rehydrate`) multiplies its rate.
     """
     per: dict[str, Counter] = {g: Counter() for g in rates}
-    passes = max((math.ceil(r) for r in rates.values()), default=0)
-    for e in range(passes):
+    passes = 0
+    e = 0
+    while e == 0 or e < passes:
         for path in natural:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
                 rows = batch.to_pylist()
-                ks = [copies(r["id"], rates[r["source"]], seed) for r in rows]
+                ks = [copies(r["id"], rates[r["source"]] * r.pop("weight", 1), seed) for r in rows]
                 if e == 0:
+                    passes = max([passes, *ks])
                     tokens = count_tokens([r["text"] for r in rows]) if count_tokens else [0] * len(rows)
                     for r, k, t in zip(rows, ks, tokens):
                         n, b = len(r["text"]), len(r["text"].encode("utf-8"))
@@ -123,7 +126,14 @@ def write_mixture(natural: list[Path], writer: ShardWriter, rates: dict[str, flo
                             "left_out_docs": int(k == 0)})
                 for r, k in zip(rows, ks):
                     if k > e:
-                        writer.add(r)
+                        writer_for_pass(e).add(r)
+        e += 1
+    return per
+
+
+def summarize_mixture(per: dict[str, Counter], rates: dict[str, float], lang_of: dict[str, str],
+                      with_tokens: bool) -> dict[str, Any]:
+    """The card's mixing figures from the per-source counters of every part."""
     sources = {g: {"lang": lang_of[g], "rate": round(rates[g], 6),
                    **{f"{state}_{k}": per[g][f"{state}_{k}"] for state in ("natural", "mixed")
                       for k in ("docs", "chars", "bytes", "tokens")},
@@ -141,7 +151,7 @@ def write_mixture(natural: list[Path], writer: ShardWriter, rates: dict[str, flo
     languages = {lang: {"natural_chars": c["natural_chars"], "mixed_chars": c["mixed_chars"],
                         "natural_tokens": c["natural_tokens"], "mixed_tokens": c["mixed_tokens"],
                         "natural_char_share": share(c, "natural_chars"), "mixed_char_share": share(c, "mixed_chars"),
-                        "natural_token_share": share(c, "natural_tokens") if count_tokens else None,
-                        "mixed_token_share": share(c, "mixed_tokens") if count_tokens else None}
+                        "natural_token_share": share(c, "natural_tokens") if with_tokens else None,
+                        "mixed_token_share": share(c, "mixed_tokens") if with_tokens else None}
                  for lang, c in sorted(langs.items())}
     return {"sources": sources, "languages": languages}

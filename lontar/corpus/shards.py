@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -87,3 +88,11 @@ def iter_texts(corpus_dir: Path, split: str, limit: int | None = None):
                     return
                 yield text
                 n += 1
+
+
+def side_records(corpus_dir: Path, kind: str) -> Iterator[dict[str, Any]]:
+    """The records of `rejected/` or `duplicates/` (one jsonl part per chunk that has any), in corpus order."""
+    for path in sorted((Path(corpus_dir) / kind).glob(f"{kind}-*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)

@@ -21,7 +21,7 @@ from lontar.config import SourceConfig
 from lontar.fields import get_field
 from lontar.records import RAW_KEEP_BYTES, iter_raw_lines, iter_rows, open_binary, raw_fields, source_files
 
-__all__ = ["iter_source", "open_binary", "rdlab_path", "read_rdlab", "source_files"]  # open_binary, source_files: re-exported
+__all__ = ["iter_source", "open_binary", "rdlab_path", "read_rdlab", "source_files", "source_units"]  # open_binary, source_files: re-exported
 
 RDLAB_DIST = "rdlab_dataset"
 RDLAB_FILE = "rdlab_dataset/data/wild_khmer_sentences.pkl"
@@ -95,11 +95,26 @@ def _from_object(src: SourceConfig, where: str, obj: Any, raw: Any) -> Item:
     return _text_item(src, where, get_field(obj, src.text_field), raw)
 
 
-def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES) -> Iterator[Item]:
+FILE_TYPES = ("text", "jsonl", "json", "csv", "parquet", "wikipedia")
+
+
+def source_units(src: SourceConfig) -> list[Path | None]:
+    """The pieces a source is read in, each by one task: its files, so workers read where they work.
+
+    A source read as one stream (rdlab, a hub dataset) is one unit (None), and so is a source with
+    `max_docs`: only a reader that sees every file in order knows when the limit is reached."""
+    if src.type not in FILE_TYPES or src.max_docs:
+        return [None]
+    return list(source_files(src.path or ""))
+
+
+def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES, unit: Path | None = None) -> Iterator[Item]:
     """Yield (ok, record-or-reject) in a stable order, stopping after `max_docs` good records. A reject
-    keeps its raw bytes up to `raw_limit` (text, or base64 when not UTF-8), and a hash beyond."""
+    keeps its raw bytes up to `raw_limit` (text, or base64 when not UTF-8), and a hash beyond. `unit`
+    (one of `source_units`) reads one file of the source; None reads all of it."""
     n = 0
-    for ok, item in _READERS[src.type](src):
+    files = [unit] if unit is not None else (source_files(src.path or "") if src.type in FILE_TYPES else [])
+    for ok, item in _READERS[src.type](src, files):
         if not ok:
             item.update(raw_fields(item.pop("raw"), raw_limit))
         yield ok, item
@@ -108,7 +123,7 @@ def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES) -> Iterator[
             return
 
 
-def _read_rdlab(src: SourceConfig) -> Iterator[Item]:
+def _read_rdlab(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     path = rdlab_path()
     for i, item in enumerate(read_rdlab(path), 1):
         where = f"{path.name}[{i}]"
@@ -118,8 +133,8 @@ def _read_rdlab(src: SourceConfig) -> Iterator[Item]:
             yield False, _reject(src, where, f"not a string: {type(item).__name__}", item)
 
 
-def _read_text(src: SourceConfig) -> Iterator[Item]:
-    for path in source_files(src.path or ""):
+def _read_text(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
+    for path in files:
         for where, raw, problem in iter_raw_lines(path):
             if not problem:
                 try:
@@ -130,32 +145,32 @@ def _read_text(src: SourceConfig) -> Iterator[Item]:
             yield False, _reject(src, where, problem, raw)
 
 
-def _rows(src: SourceConfig, fmt: str, columns: list[str] | None = None) -> Iterator[Item]:
+def _rows(src: SourceConfig, files: list[Path], fmt: str, columns: list[str] | None = None) -> Iterator[Item]:
     """Records of every matched file through the one record reader (lontar.records)."""
-    for path in source_files(src.path or ""):
+    for path in files:
         for where, obj, problem, raw in iter_rows(path, fmt, columns=columns):
             yield (False, _reject(src, where, problem, raw)) if problem else _from_object(src, where, obj, raw)
 
 
-def _read_jsonl(src: SourceConfig) -> Iterator[Item]:
-    return _rows(src, "jsonl")
+def _read_jsonl(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
+    return _rows(src, files, "jsonl")
 
 
-def _read_json(src: SourceConfig) -> Iterator[Item]:
+def _read_json(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     """A JSON array of objects (or an object holding one under `data`); JSON Lines also accepted."""
-    return _rows(src, "json")
+    return _rows(src, files, "json")
 
 
-def _read_csv(src: SourceConfig) -> Iterator[Item]:
-    return _rows(src, "csv")
+def _read_csv(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
+    return _rows(src, files, "csv")
 
 
-def _read_parquet(src: SourceConfig) -> Iterator[Item]:
+def _read_parquet(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     # A dotted text_field reads its first part as the column (a struct or list), the rest from the value.
-    return _rows(src, "parquet", columns=[src.text_field.split(".", 1)[0]])
+    return _rows(src, files, "parquet", columns=[src.text_field.split(".", 1)[0]])
 
 
-def _read_hf(src: SourceConfig) -> Iterator[Item]:
+def _read_hf(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     """A Hugging Face dataset by hub id or local directory, streamed (nothing is downloaded whole)."""
     import datasets
 
@@ -170,10 +185,10 @@ def _read_hf(src: SourceConfig) -> Iterator[Item]:
         yield _from_object(src, where, row, row)
 
 
-def _read_wikipedia(src: SourceConfig) -> Iterator[Item]:
+def _read_wikipedia(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     from lontar.corpus.wikipedia import iter_pages
 
-    for path in source_files(src.path or ""):
+    for path in files:
         last = "start"
         try:
             with open_binary(path) as f:

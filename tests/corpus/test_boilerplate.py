@@ -2,6 +2,7 @@ import json
 
 from lontar.corpus.boilerplate import count_lines, strip_boilerplate
 from lontar.corpus.build import build_corpus
+from lontar.corpus.shards import side_records
 from tests.corpus.test_build import _config
 
 HEADER = "ទំព័រដើម | ព័ត៌មាន | កីឡា | ទំនាក់ទំនង"
@@ -30,6 +31,6 @@ def test_corpus_stage_strips_boilerplate_with_accounting(tmp_path, khmer_sentenc
     assert st["rejected"] == {"only boilerplate lines": 1}
     assert st["docs_in"] == st["docs_out"] + 1 and st["chars_out"] < st["chars_in"]
     assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
-    rejected = (cfg.run_dir / "corpus" / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8")
+    rejected = json.dumps(list(side_records(cfg.run_dir / "corpus", "rejected")), ensure_ascii=False)
     assert HEADER in rejected
     assert list(card["steps"])[-2:] == ["boilerplate", "dedup"]

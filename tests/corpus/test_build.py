@@ -7,6 +7,7 @@ import datasets
 
 from lontar.config import load_config
 from lontar.corpus.build import build_corpus
+from lontar.corpus.shards import side_records
 from lontar.corpus.steps import split_of, text_hash
 from lontar.errors import ConfigError, DataError
 from lontar.manifest import read_manifest
@@ -48,7 +49,7 @@ def test_build_counts_dedups_splits_and_loads_with_datasets(tmp_path, khmer_sent
     assert len(list(corpus.glob("train-*-of-*.parquet"))) >= 2
     for row in ds["validation"]:
         assert split_of(row["id"], 0.2) == "validation" and row["id"] == text_hash(row["text"])
-    rejected = (corpus / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8").splitlines()
+    rejected = [json.dumps(r, ensure_ascii=False) for r in side_records(corpus, "rejected")]
     assert len(rejected) == 2 and all(json.loads(r)["reason"] for r in rejected)
     assert (corpus / "data_card.md").read_text(encoding="utf-8").startswith("# Data card: c")
     stages = read_manifest(cfg.run_dir)["stages"]
@@ -97,11 +98,15 @@ def test_rerun_reuses_done_chunks_and_parallel_equals_serial(tmp_path, khmer_sen
     src = [{"type": "text", "path": str(path)}]
     first = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1))
     assert first["chunks"] == {"processed": 3, "reused": 0}
-    shard = (tmp_path / "runs" / "c" / "corpus" / "train-00000-of-00001.parquet").read_bytes()
+    def shards() -> list[bytes]:  # one shard per chunk and split (shard_docs is larger than a chunk)
+        return [p.read_bytes() for p in sorted((tmp_path / "runs" / "c" / "corpus").glob("train-*-of-00003.parquet"))]
+
+    shard = shards()
+    assert len(shard) == 3
     again = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1))
     assert again["chunks"] == {"processed": 0, "reused": 3}
     assert again["steps"] == first["steps"]
-    assert (tmp_path / "runs" / "c" / "corpus" / "train-00000-of-00001.parquet").read_bytes() == shard
+    assert shards() == shard
     changed = build_corpus(_config(tmp_path, src, chunk_docs=1000, num_proc=1, min_chars=30))
     assert changed["chunks"] == {"processed": 3, "reused": 0}
     assert changed["splits"]["train"]["docs"] < first["splits"]["train"]["docs"]
@@ -151,7 +156,7 @@ def test_all_steps_on_real_multilingual_text(tmp_path, khmer_sentences):
     assert any("<EMAIL>" in t and "<PHONE>" in t for t in texts)
     assert "ភាសាខ្មែរគឺជាភាសាជាតិ" in texts and not any("ខែ្មរ" in t for t in texts)
     assert set(card["languages"]) == {"km", "vi"}
-    rejected = [json.loads(line) for line in (cfg.run_dir / "corpus" / "rejected" / "rejected-00000.jsonl").open()]
+    rejected = list(side_records(cfg.run_dir / "corpus", "rejected"))
     assert {r["step"] for r in rejected} >= {"lid"} and all(r["reason"] for r in rejected)
     assert any(r["raw"].startswith("This sentence is plainly") and r["step"] == "lid" for r in rejected)
 
@@ -235,7 +240,7 @@ def test_bad_records_are_set_aside_one_by_one_and_counted(tmp_path, khmer_senten
     for s in (a, b):
         assert s["read"] == s["kept"] + s["duplicates"] + sum(s["rejected"].values())
         assert s["kept"] + s["duplicates"] == s["read"] - 2 + (s is b)
-    rejected = (cfg_dir := tmp_path / "runs" / "c" / "corpus" / "rejected" / "rejected-00000.jsonl").read_text(encoding="utf-8")
+    rejected = json.dumps(list(side_records(cfg_dir := tmp_path / "runs" / "c" / "corpus", "rejected")))
     assert cfg_dir.exists() and "\\ud800" in rejected and "an unterminated quote" in rejected
     assert '"detail": "U+D800 at character 5"' in rejected
 
