@@ -35,7 +35,7 @@ from lontar.corpus.minhash import NearDedup
 from lontar.corpus.mixing import plan_mixture, summarize_mixture, target_shares
 from lontar.corpus.pipeline import StepStats
 from lontar.corpus.provenance import UNKNOWN, license_totals, source_provenance
-from lontar.corpus.sources import rdlab_path, source_files, source_units
+from lontar.corpus.sources import Unit, rdlab_path, source_files, source_units
 from lontar.corpus.stages import Chunk, Context, ReadTask
 from lontar.corpus.steps import build_steps
 from lontar.corpus.tokens import load_token_counter
@@ -66,11 +66,11 @@ def _signature(cfg: RunConfig, src: SourceConfig, code: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _input_bytes(units: list[list[Path | None]], sources: Sequence[SourceConfig]) -> float:
+def _input_bytes(units: list[list[Unit]], sources: Sequence[SourceConfig]) -> float:
     total = 0.0
     for src, paths in zip(sources, units):
         for p in paths:
-            if p is not None:
+            if isinstance(p, Path):
                 total += p.stat().st_size
             elif src.type == "rdlab":
                 total += rdlab_path().stat().st_size
@@ -79,17 +79,20 @@ def _input_bytes(units: list[list[Path | None]], sources: Sequence[SourceConfig]
     return total
 
 
-def plan_reads(sources: Sequence[SourceConfig], units: list[list[Path | None]], workers: int) -> list[ReadTask]:
-    """One task per file of each source; when there are fewer files than workers, each file's chunks
-    are dealt round-robin to several tasks (each reads the file, processes only its own chunks). A hub
-    dataset is streamed once, by one task."""
+def plan_reads(sources: Sequence[SourceConfig], units: list[list[Unit]], workers: int) -> list[ReadTask]:
+    """One task per file (or hub dataset shard) of each source; when there are fewer units than workers,
+    each file's chunks are dealt round-robin to several tasks (each reads the file, processes only its
+    own chunks). A hub dataset's shard is streamed once, by one task."""
     total = sum(len(u) for u in units)
     stride = max(1, -(-workers // max(total, 1)))
     tasks = []
     for i, (src, paths) in enumerate(zip(sources, units)):
         k = 1 if src.type == "hf" else stride
         for u, path in enumerate(paths):
-            tasks.extend(ReadTask(i, u, str(path) if path is not None else None, k, p) for p in range(k))
+            if isinstance(path, tuple):
+                tasks.append(ReadTask(i, u, None, 1, 0, shard=path))
+            else:
+                tasks.extend(ReadTask(i, u, str(path) if path is not None else None, k, p) for p in range(k))
     return tasks
 
 

@@ -39,6 +39,14 @@ def render_card_md(card: dict[str, Any]) -> str:
     lines += ["", "## Languages", "", "| lang | documents | characters | share of characters |", "|---|---:|---:|---:|"]
     for lang, v in card["languages"].items():
         lines.append(f"| {lang} | {v['docs']:,} | {v['chars']:,} | {v['char_share']:.2%} |")
+    if card.get("rehydration"):
+        r = card["rehydration"]
+        table = ", ".join(f"cluster size >= {k}: x{v}" for k, v in r["table"].items())
+        lines += ["", "## Rehydration (train split)", "",
+                  "Kept documents repeated by the size of the duplicate cluster they stand for (FineWeb-2's "
+                  f"table: {table}); validation is not rehydrated. Mixing rates below apply on top.", "",
+                  "| copies | train documents |", "|---:|---:|"]
+        lines += [f"| {k} | {v:,} |" for k, v in r["train_docs_by_copies"].items()]
     if card.get("mixing"):
         lines += _mixing_md(card["mixing"])
     lines += ["", "## Splits", "", "| split | documents | characters | UTF-8 bytes |", "|---|---:|---:|---:|"]
@@ -53,7 +61,22 @@ def render_card_md(card: dict[str, Any]) -> str:
     lines += [f"- {reason}: {n:,}" + (f" (e.g. `{examples[reason]}`)" if reason in examples else "")
               for reason, n in sorted(reasons.items())] or ["- nothing"]
     lines += [f"- duplicates removed (exact and near): {card['duplicates']:,}", "", "![document length](length_histogram.png)", ""]
+    if card.get("execution"):
+        lines += _execution_md(card["execution"])
     return "\n".join(lines)
+
+
+def _execution_md(ex: dict[str, Any]) -> list[str]:
+    """How the build ran: the figures that differ between a laptop and a cluster, and none of the output."""
+    lines = ["## How it ran", "",
+             f"{ex['executor']} executor, {ex['workers']} worker(s), {ex['read_tasks']} file-level read task(s), "
+             f"{ex['partitions']} hash partition(s) for the global steps; the corpus is the same for any of these.", ""]
+    nd = ex.get("near_dedup")
+    if nd:
+        lines += [f"Near-dedup: {nd['candidates']:,} candidate pairs, {nd['rejected']:,} below the threshold, "
+                  f"{nd['near_duplicates']:,} documents removed in {nd['clusters']:,} clusters.", ""]
+    lines += ["| stage | seconds |", "|---|---:|"] + [f"| {k} | {v:,.1f} |" for k, v in ex["stage_seconds"].items()]
+    return lines + [""]
 
 
 def _mixing_md(mixing: dict[str, Any]) -> list[str]:

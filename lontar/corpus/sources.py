@@ -98,22 +98,34 @@ def _from_object(src: SourceConfig, where: str, obj: Any, raw: Any) -> Item:
 FILE_TYPES = ("text", "jsonl", "json", "csv", "parquet", "wikipedia")
 
 
-def source_units(src: SourceConfig) -> list[Path | None]:
-    """The pieces a source is read in, each by one task: its files, so workers read where they work.
+Unit = Path | tuple[int, int] | None  # a file, a hub dataset's (shard, of shards), or the whole source
 
-    A source read as one stream (rdlab, a hub dataset) is one unit (None), and so is a source with
-    `max_docs`: only a reader that sees every file in order knows when the limit is reached."""
-    if src.type not in FILE_TYPES or src.max_docs:
+
+def source_units(src: SourceConfig) -> list[Unit]:
+    """The pieces a source is read in, each by one task: its files, or a streamed hub dataset's shards
+    (its data files), so workers read where they work.
+
+    rdlab is one unit (None), and so is a source with `max_docs`: only a reader that sees every
+    record in order knows when the limit is reached."""
+    if src.max_docs or src.type == "rdlab":
         return [None]
+    if src.type == "hf":
+        if not src.streaming:
+            return [None]
+        n = _load_hf(src).num_shards
+        return [(k, n) for k in range(n)] if n > 1 else [None]
     return list(source_files(src.path or ""))
 
 
-def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES, unit: Path | None = None) -> Iterator[Item]:
+def iter_source(src: SourceConfig, raw_limit: int = RAW_KEEP_BYTES, unit: Unit = None) -> Iterator[Item]:
     """Yield (ok, record-or-reject) in a stable order, stopping after `max_docs` good records. A reject
     keeps its raw bytes up to `raw_limit` (text, or base64 when not UTF-8), and a hash beyond. `unit`
-    (one of `source_units`) reads one file of the source; None reads all of it."""
+    (one of `source_units`) reads one file or shard of the source; None reads all of it."""
     n = 0
-    files = [unit] if unit is not None else (source_files(src.path or "") if src.type in FILE_TYPES else [])
+    if isinstance(unit, tuple):
+        files: list[Any] = [unit]
+    else:
+        files = [unit] if unit is not None else (source_files(src.path or "") if src.type in FILE_TYPES else [])
     for ok, item in _READERS[src.type](src, files):
         if not ok:
             item.update(raw_fields(item.pop("raw"), raw_limit))
@@ -170,19 +182,28 @@ def _read_parquet(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
     return _rows(src, files, "parquet", columns=[src.text_field.split(".", 1)[0]])
 
 
-def _read_hf(src: SourceConfig, files: list[Path]) -> Iterator[Item]:
-    """A Hugging Face dataset by hub id or local directory, streamed (nothing is downloaded whole)."""
+def _load_hf(src: SourceConfig) -> Any:
     import datasets
 
     try:
-        ds = datasets.load_dataset(src.dataset, name=src.config, split=src.split, revision=src.revision,
-                                   streaming=src.streaming)
+        return datasets.load_dataset(src.dataset, name=src.config, split=src.split, revision=src.revision,
+                                     streaming=src.streaming)
     except (OSError, ValueError, ConnectionError) as e:  # offline, no such dataset/config/split, a bad folder
         raise DataError(f"corpus source {src.label}: cannot load dataset '{src.dataset}': {type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+def _read_hf(src: SourceConfig, files: list[Any]) -> Iterator[Item]:
+    """A Hugging Face dataset by hub id or local directory, streamed (nothing is downloaded whole); one
+    shard of it when `files` holds a (shard, of shards) unit, in the order the whole would stream."""
+    ds = _load_hf(src)
+    where = f"{src.dataset}[{src.split}]"
+    if files and isinstance(files[0], tuple):
+        k, n = files[0]
+        ds = ds.shard(num_shards=n, index=k, contiguous=True)
+        where += f"/shard{k}of{n}"
     for i, row in enumerate(ds):
-        where = f"{src.dataset}[{src.split}]#{i}"
-        yield _from_object(src, where, row, row)
+        yield _from_object(src, f"{where}#{i}", row, row)
 
 
 def _read_wikipedia(src: SourceConfig, files: list[Path]) -> Iterator[Item]:

@@ -91,7 +91,8 @@ class Chunk:
 class ReadTask:
     source: int
     unit: int
-    path: str | None  # one file of the source, or None for the whole source
+    path: str | None  # one file of the source, or None for the whole source (or the shard below)
+    shard: tuple[int, int] | None = None  # a streamed hub dataset's (shard, of shards)
     stride: int  # the unit's chunks k with k % stride == offset are this task's
     offset: int
 
@@ -230,7 +231,7 @@ def read(ctx: Context, task: ReadTask) -> list[dict[str, Any]]:
         out.append({**meta, "reused": False})
 
     reused = start(0)
-    for ok, item in iter_source(src, ctx.raw_limit, Path(task.path) if task.path else None):
+    for ok, item in iter_source(src, ctx.raw_limit, Path(task.path) if task.path else task.shard):
         if good == ctx.chunk_docs:  # the next record opens chunk k + 1
             flush()
             k, good, records, rejects, counts = k + 1, 0, [], [], Counter()

@@ -119,6 +119,27 @@ def test_hf_dataset_from_a_local_directory_streams(tmp_path):
     assert items[0][1]["line"].endswith("my-dataset[train]#0") and src.label.startswith("hf:")
 
 
+def test_hf_dataset_shards_are_read_by_separate_tasks_in_stream_order(tmp_path, khmer_sentences):
+    """A streamed dataset of three data files is three read units; reading them one by one gives the
+    records of the whole stream, in its order, and the corpus built from them is the same."""
+    from lontar.corpus.sources import source_units
+
+    data = tmp_path / "ds" / "data"
+    data.mkdir(parents=True)
+    texts = khmer_sentences[:90]
+    for k in range(3):
+        (data / f"train-{k:05d}-of-00003.jsonl").write_text(
+            "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts[30 * k: 30 * k + 30]),
+            encoding="utf-8")
+    src = SourceConfig(type="hf", dataset=str(tmp_path / "ds"), split="train", lang="km", license="cc-by-4.0")
+    units = source_units(src)
+    assert units == [(0, 3), (1, 3), (2, 3)]
+    by_unit = [r["text"] for u in units for ok, r in iter_source(src, unit=u) if ok]
+    assert by_unit == [r["text"] for ok, r in iter_source(src) if ok] and sorted(by_unit) == sorted(texts)
+    lines = [r["line"] for ok, r in iter_source(src, unit=units[1])]
+    assert lines[0].endswith("[train]/shard1of3#0")
+
+
 # -- one bad record never takes others with it --------------------------------------------------------
 def _read(src: SourceConfig) -> tuple[list[str], dict[str, str]]:
     items = list(iter_source(src))
