@@ -92,9 +92,9 @@ class ReadTask:
     source: int
     unit: int
     path: str | None  # one file of the source, or None for the whole source (or the shard below)
-    shard: tuple[int, int] | None = None  # a streamed hub dataset's (shard, of shards)
     stride: int  # the unit's chunks k with k % stride == offset are this task's
     offset: int
+    shard: tuple[int, int] | None = None  # a streamed hub dataset's (shard, of shards)
 
 
 @dataclass
