@@ -28,6 +28,7 @@ deprecated letters, doubled marks, a stray COENG after a vowel) the README lists
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -110,8 +111,9 @@ def remove_zero_width(text: str, *, keep_word_zwsp: bool = True) -> str:
 
 # --- cluster order ---------------------------------------------------------------------------
 
+# Two or more marks: a base with one mark is already in order, so it is not even matched.
 _CLUSTER = re.compile(
-    f"[{_BASES}](?:{COENG}[{_BASES}]|[{_VOWELS}{SHIFTERS}\u17cc{_SIGNS_ABOVE}{_SIGNS_AFTER}]|[{ZWNJ}{ZWJ}](?=[{_VOWELS}]))+"
+    f"[{_BASES}](?:{COENG}[{_BASES}]|[{_VOWELS}{SHIFTERS}\u17cc{_SIGNS_ABOVE}{_SIGNS_AFTER}]|[{ZWNJ}{ZWJ}](?=[{_VOWELS}])){{2,}}"
 )
 # Vowels sort by where they are drawn: before the base, below, above, after (UTN #61, khnormal).
 _VOWEL_RANK = {**dict.fromkeys("\u17be\u17bf\u17c0\u17c1\u17c2\u17c3\u17c4\u17c5", 5),
@@ -137,7 +139,12 @@ def _rank(item: str) -> int:
 
 
 def _reorder_cluster(m: re.Match[str]) -> str:
-    cluster = m.group()
+    return _reorder(m.group())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _reorder(cluster: str) -> str:
+    """One cluster in canonical order; cached, since a text repeats a small set of clusters."""
     items: list[str] = []
     ranks: list[int] = []
     i = 1
