@@ -142,8 +142,12 @@ def han_syllables(text: str) -> list[str]:
     return _HAN.findall(text)
 
 
+_DROP_ZW = dict.fromkeys(map(ord, _ZW))
+
+
 def _is_blank(unit: str) -> bool:
-    return all(c in _ZW or c.isspace() for c in unit)
+    """Only zero-width characters and whitespace (str.strip's whitespace is str.isspace's)."""
+    return not unit.translate(_DROP_ZW).strip()
 
 
 def units(text: str, lang: str | Lang) -> list[str]:
