@@ -136,3 +136,33 @@ def test_near_dedup_stages_decide_as_the_streaming_index(tmp_path, khmer_sentenc
     kept_ids = {r["id"] for split in ("train", "validation") for r in _table(sorted((run / "corpus").glob(f"{split}-*.parquet")))}
     assert {d["kept_id"] for d in near} <= kept_ids
     assert _outputs(tmp_path / "runs" / "p1") == _outputs(run)
+
+
+def test_rehydration_repeats_each_kept_document_by_its_cluster_size(tmp_path, khmer_sentences):
+    """FineWeb-2's table applied to the clusters the duplicates file describes: a kept document stands
+    for itself, its exact copies, the near duplicates linked to it and their exact copies."""
+    from lontar.corpus.stages import rehydrate_copies
+
+    assert [rehydrate_copies(n) for n in (1, 2, 3, 4, 5, 99, 100, 999, 1000, 5000)] == [1, 2, 3, 3, 5, 5, 8, 8, 1, 1]
+    docs = _khmer_docs(khmer_sentences) + khmer_sentences[:10] * 3 + khmer_sentences[200:204] * 6
+    _write_jsonl(tmp_path / "km.jsonl", docs)
+    sources = [{"type": "jsonl", "path": str(tmp_path / "km.jsonl"), "lang": "km", "name": "km"}]
+    card = build_corpus(_config(tmp_path, "r", sources, "local", num_proc=1, mixing={"enabled": False},
+                                boilerplate={"enabled": False}))
+    run = tmp_path / "runs" / "r"
+    dups = list(side_records(run / "corpus", "duplicates"))
+    exact_of = Counter(d["kept_id"] for d in dups if d["kind"] == "exact")
+    size = Counter()
+    for d in dups:
+        if d["kind"] == "near":
+            size[d["kept_id"]] += 1 + exact_of[d["id"]]
+    train = _table(sorted((run / "corpus").glob("train-*.parquet")))
+    valid = {r["id"] for r in _table(sorted((run / "corpus").glob("validation-*.parquet")))}
+    copies = Counter(r["id"] for r in train)
+    for doc_id, n in copies.items():
+        assert n == rehydrate_copies(1 + size[doc_id] + exact_of[doc_id]), doc_id
+    assert max(copies.values()) >= 5 and not valid & set(copies)
+    assert sum(copies.values()) == card["splits"]["train"]["docs"] > len(copies)
+    by_copies = card["rehydration"]["train_docs_by_copies"]
+    assert sum(by_copies.values()) == len(copies) and by_copies == {str(k): v for k, v in sorted(
+        Counter(copies.values()).items())}
