@@ -192,13 +192,15 @@ class DecontamConfig(_Strict):
 class NearDedupConfig(_Strict):
     """MinHash LSH near-dedup (`lontar.corpus.minhash`); union-find clusters, the first document of a cluster kept.
 
-    `unit`: "auto" (characters for languages without spaces, km, lo, th, my, zh; words otherwise),
-    "char", or "syllable" (the registry's unit: syllables, Han characters; words otherwise). `threshold`: a candidate pair is linked only if its estimated
+    `unit`: "char" (the default, every language: character shingles of the text without spaces or
+    punctuation survive typos, which break every word shingle they touch, and need no segmenter),
+    "auto" (characters for languages without spaces, km, lo, th, my, zh; words otherwise), or
+    "syllable" (the registry's unit: syllables, Han characters; words otherwise). `threshold`: a candidate pair is linked only if its estimated
     Jaccard similarity over the whole signature reaches it (0 links every candidate).
     """
 
     enabled: bool = False
-    unit: Literal["auto", "char", "syllable"] = "auto"
+    unit: Literal["auto", "char", "syllable"] = "char"
     shingle: int = Field(5, ge=1)  # units per shingle
     bands: int = Field(28, ge=1)  # 28 x 4: P(candidate) 0.84 at Jaccard 0.5, 0.98 at 0.6
     rows: int = Field(4, ge=1)

@@ -158,3 +158,33 @@ def test_corpus_stage_removes_near_duplicates_and_accounts_for_them(tmp_path, kh
     assert src["read"] == src["kept"] + src["duplicates"] + sum(src["rejected"].values())
     assert 195 <= src["kept"] <= 203  # the originals survive (the rare LSH false positive aside)
     assert "near-dedup" in card["step_descriptions"]["dedup"]
+
+
+NOVEL_VI = __import__("tests.conftest", fromlist=["REPO"]).REPO.parent / "shared" / "data" / "seahelm" / \
+    "pure_heart_ngoc_phachHoang_vi.txt"
+
+
+@pytest.mark.skipif(not NOVEL_VI.exists(), reason=f"{NOVEL_VI} missing")
+def test_default_shingles_survive_typos_in_a_spaced_language():
+    """Vietnamese paragraphs of a real novel with one character in 40 mistyped: the default character
+    shingles link each to its original, word shingles (unit auto) lose most, and no two different
+    paragraphs are linked."""
+    lines = [x.strip() for x in NOVEL_VI.read_text(encoding="utf-8").splitlines() if len(x.strip()) > 200][:60]
+    rng = random.Random(0)
+
+    def typos(text):
+        chars = list(text)
+        for _ in range(len(text) // 40):
+            i = rng.randrange(len(chars))
+            chars[i] = rng.choice("aăâeêioôơuưy")
+        return "".join(chars)
+
+    found = {}
+    for unit in ("char", "auto"):
+        near = NearDedup.from_config(NearDedupConfig(unit=unit))
+        originals = near.add_many(lines, ["vi"] * len(lines))
+        variants = near.add_many([typos(t) for t in lines], ["vi"] * len(lines))
+        assert originals == [None] * len(lines)  # different paragraphs are never linked
+        found[unit] = sum(v == i for i, v in enumerate(variants))
+    assert NearDedupConfig().unit == "char"
+    assert found["char"] >= 0.95 * len(lines) > 0.5 * len(lines) > found["auto"]
