@@ -53,6 +53,12 @@ def _top_ngram_fraction(units: Sequence[str], n: int) -> float:
     return count * sum(len(u) for u in gram) / (sum(len(u) for u in units) or 1)
 
 
+def _repeats(units: Sequence[str], n: int) -> bool:
+    """Whether any n-gram of units occurs twice (a repeated longer n-gram starts with a repeated n-gram)."""
+    count = len(units) - n + 1
+    return count > 1 and len({tuple(units[i: i + n]) for i in range(count)}) < count
+
+
 def _duplicate_ngram_fraction(units: Sequence[str], n: int) -> float:
     """Characters in repeated n-grams over all characters, counting repeats only (Gopher as datatrove
     and FineWeb compute it): the first occurrence of an n-gram is text, each later one a repeat, and
@@ -135,7 +141,10 @@ def quality_reason(text: str, lang: str, t: QualityThresholds) -> str | None:
         frac = _top_ngram_fraction(units, size)
         if frac > limit:
             return f"quality: top {size}-gram ({frac:.2f} > {limit})"
-    for size, limit in sorted(t.max_dup_ngram_frac.items()) if repetition else ():
+    dup_sizes = sorted(t.max_dup_ngram_frac.items()) if repetition else []
+    if dup_sizes and not _repeats(units, dup_sizes[0][0]):
+        dup_sizes = []  # no repeated n-gram of the smallest size: none of a larger size either
+    for size, limit in dup_sizes:
         frac = _duplicate_ngram_fraction(units, size)
         if frac > limit:
             return f"quality: duplicated {size}-grams ({frac:.2f} > {limit})"
