@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -160,7 +161,9 @@ def _write_file(task: tuple[str, int, int, int]) -> dict[str, Any]:
     tmp = path.with_name(path.name + ".tmp")
     singles: list[str] = []
     copies = 0
-    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
+    # No name or time in the gzip header: the same seed gives the same bytes (and sha256).
+    with tmp.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8") as f:
         for i in range(count):
             slot = start + i
             if slot in planted_at:
