@@ -104,4 +104,7 @@ def test_two_node_ray_cluster_builds_the_same_corpus_as_local(tmp_path, monkeypa
     assert dups_local == _lines(ray_dir, "duplicates/*.jsonl")
     assert {d["kind"] for d in dups_local} == {"exact", "near"}
     assert card_local["steps"]["boilerplate"]["counts"]["lines removed"] > 0
+    assert _lines(local.run_dir, "rejected/*.jsonl") == _lines(ray_dir, "rejected/*.jsonl")
+    ran_local, ran_ray = card_local.pop("execution"), card_ray.pop("execution")
+    assert ran_ray["executor"] == "ray" and ran_ray["workers"] == 2 and ran_local["executor"] == "local"
     assert _without_timings(card_local) == _without_timings(card_ray)
