@@ -14,7 +14,6 @@ import json
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from lontar.config import DecontamConfig, DecontamSource
 from lontar.corpus.pipeline import Batch, StepOutput

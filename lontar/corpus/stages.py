@@ -33,7 +33,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from lontar.config import BoilerplateConfig, NearDedupConfig, SourceConfig
 from lontar.corpus.boilerplate import line_keys, strip_lines
 from lontar.corpus.minhash import NearDedup
-from lontar.corpus.mixing import copies, mix_part
+from lontar.corpus.mixing import mix_part
 from lontar.corpus.pipeline import Step, StepStats, process_batch, stats_from_rows
 from lontar.corpus.shards import SCHEMA as SHARD_SCHEMA
 from lontar.corpus.sources import iter_source
@@ -678,10 +678,5 @@ def mix(ctx: Context, item: tuple[Chunk, list[str]]) -> dict[str, Any]:
     return {"per": per, "parts": [p for e in sorted(writers) for p in writers[e].close()]}
 
 
-def iter_orders(chunk: Chunk, rows: int) -> Iterator[int]:
-    base = chunk.ordinal << ROW_BITS
-    return (base | i for i in range(rows))
-
-
-__all__ = ["Chunk", "Context", "ReadTask", "bp_map", "bp_reduce", "copies", "exact_reduce", "finalize", "mix",
+__all__ = ["Chunk", "Context", "ReadTask", "bp_map", "bp_reduce", "exact_reduce", "finalize", "mix",
            "near_band_reduce", "near_components", "near_map", "near_verify", "prepare", "read"]
