@@ -300,7 +300,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "sources": per_source,
         "steps": {name: st.to_dict() for name, st in all_stats.items()},
         "step_descriptions": {s.name: s.description for s in steps}
-        | ({"boilerplate": f"lines found in >= {bp.min_docs} multi-line documents removed"} if bp.enabled else {})
+        | ({"boilerplate": f"lines found in >= {bp.min_docs} distinct multi-line documents removed"} if bp.enabled else {})
         | {"dedup": "exact dedup on the normalized text (blake2b-128)" + near_line + "; first occurrence kept"},
         "duplicates": sum(s["duplicates"] for s in per_source),
         "licenses": license_totals(per_source),

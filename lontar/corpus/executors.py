@@ -43,7 +43,7 @@ class LocalExecutor:
         return 1 if self.inline else self.num_proc
 
     def map(self, fn: Task, ctx: Any, items: Sequence[Any]) -> list[Any]:
-        if self.inline or len(items) <= 1:
+        if self.inline or not items:  # a one-task stage still runs in a worker: its memory is not the driver's
             return [fn(ctx, item) for item in items]
         with ProcessPoolExecutor(min(self.num_proc, len(items)), initializer=_init_worker, initargs=(ctx,)) as pool:
             return list(pool.map(_call, [fn] * len(items), items))

@@ -29,6 +29,7 @@ partition count gives the same corpus row for row.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import logging
 import os
@@ -258,30 +259,50 @@ def _chunk_file(ctx: Context, chunk: Chunk) -> Path:
     return Path(ctx.chunks_dir, f"{chunk.name}.parquet")
 
 
+def _doc_key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(a):
+        return a, b
+    s = np.lexsort((b, a))
+    a, b = a[s], b[s]
+    keep = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    return a[keep], b[keep]
+
+
 def bp_map(ctx: Context, chunk: Chunk) -> int:
+    """(line, document) pairs of the chunk's multi-line documents, sent to the line's partition. A
+    line is counted once per distinct document, so copies of one page (exact dedup's work) do not make
+    its lines boilerplate."""
     bp = ctx.boilerplate
     table = pq.read_table(_chunk_file(ctx, chunk), columns=["text", "reason"])
     keys: list[int] = []
+    docs: list[int] = []
     for text, reason in zip(table.column("text").to_pylist(), table.column("reason").to_pylist()):
         if reason is None:
-            keys.extend(line_keys(text, bp.min_line_chars))
-    uniq, n = np.unique(np.array(keys, dtype=np.uint64), return_counts=True)
-    part = _partition(uniq, ctx.partitions)
+            found = line_keys(text, bp.min_line_chars)
+            if found:
+                keys.extend(found)
+                docs.extend([_doc_key(text)] * len(found))
+    keys_a, docs_a = _unique_pairs(np.array(keys, dtype=np.uint64), np.array(docs, dtype=np.uint64))
+    part = _partition(keys_a, ctx.partitions)
     for r in range(ctx.partitions):
         sel = part == r
-        save_arrays(ctx.path("bp", f"m-{chunk.ordinal:06d}-{r:04d}.npz"), keys=uniq[sel], counts=n[sel])
-    return len(uniq)
+        save_arrays(ctx.path("bp", f"m-{chunk.ordinal:06d}-{r:04d}.npz"), keys=keys_a[sel], docs=docs_a[sel])
+    return len(keys_a)
 
 
 def bp_reduce(ctx: Context, r: int) -> dict[str, int]:
-    keys, counts = _load_arrays(ctx.glob("bp", f"m-*-{r:04d}.npz"), "keys", "counts")
+    """Per line of this partition, the distinct documents it is in; the boilerplate lines' keys saved."""
+    keys, docs = _load_arrays(ctx.glob("bp", f"m-*-{r:04d}.npz"), "keys", "docs")
     frequent = np.empty(0, dtype=np.uint64)
     distinct = 0
     if len(keys):
-        order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], counts[order]
+        keys, docs = _unique_pairs(keys, docs)  # a page in two chunks counts once
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        totals = np.add.reduceat(counts, starts)
+        totals = np.diff(np.r_[starts, len(keys)])
         frequent = keys[starts][totals >= ctx.boilerplate.min_docs]
         distinct = len(starts)
     np.save(ctx.path("bp", f"f-{r:04d}.npy"), frequent)

@@ -34,3 +34,23 @@ def test_corpus_stage_strips_boilerplate_with_accounting(tmp_path, khmer_sentenc
     rejected = json.dumps(list(side_records(cfg.run_dir / "corpus", "rejected")), ensure_ascii=False)
     assert HEADER in rejected
     assert list(card["steps"])[-2:] == ["boilerplate", "dedup"]
+
+
+def test_copies_of_one_page_are_duplicates_not_boilerplate(tmp_path, khmer_sentences):
+    """A multi-line page copied many times (in two files, so in two chunks) keeps its lines: its
+    copies are exact duplicates; the lines shared by distinct pages still go."""
+    page = "\n".join(khmer_sentences[300:304])
+    pages = [f"{HEADER}\n{khmer_sentences[i]}\n{khmer_sentences[i + 1]}" for i in range(0, 40, 2)]
+    for name, docs in (("a", pages[:10] + [page] * 4), ("b", pages[10:] + [page] * 4)):
+        (tmp_path / f"{name}.jsonl").write_text(
+            "\n".join(json.dumps({"text": d}, ensure_ascii=False) for d in docs) + "\n", encoding="utf-8")
+    cfg = _config(tmp_path, [{"type": "jsonl", "path": str(tmp_path / "*.jsonl")}],
+                  boilerplate={"enabled": True, "min_docs": 3})
+    card = build_corpus(cfg)
+    [src] = card["sources"]
+    assert src["steps"]["boilerplate"]["counts"]["lines removed"] == 20  # the header of each distinct page
+    assert src["steps"]["boilerplate"]["rejected"] == {}
+    assert src["duplicates"] == 7 and card["steps"]["dedup"]["counts"]["exact duplicates"] == 7
+    kept = [r["text"] for p in sorted((cfg.run_dir / "corpus").glob("*-of-*.parquet"))
+            for r in __import__("pyarrow.parquet", fromlist=["x"]).read_table(p).to_pylist()]
+    assert page in kept and not any(HEADER in t for t in kept)
