@@ -122,10 +122,11 @@ class LocalRayCluster:
         roots: list[psutil.Process] = []
         tag = str(self.temp_dir)
         for p in psutil.process_iter(["pid", "cmdline"]):
-            if p.pid == me:
+            cmd = p.info["cmdline"] or []
+            if p.pid == me or not any("ray" in a for a in cmd):  # only Ray's processes are looked into
                 continue
             try:
-                if any(tag in a for a in (p.info["cmdline"] or [])) or p.environ().get(MARKER) == self.cluster_id:
+                if any(tag in a for a in cmd) or p.environ().get(MARKER) == self.cluster_id:
                     roots.append(p)
             except (psutil.Error, OSError):
                 continue
