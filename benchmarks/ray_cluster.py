@@ -23,6 +23,7 @@ Why it is written this way:
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -104,8 +105,6 @@ class LocalRayCluster:
                               timeout=self.start_timeout)
         if done.returncode != 0:
             raise RuntimeError(f"cannot reach the Ray cluster at {self.address}: {done.stderr[-1500:]}")
-        import json
-
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def wait_for_nodes(self, n: int) -> list[dict[str, Any]]:
