@@ -362,9 +362,10 @@ def _stage_peaks(events: list[tuple[float, str, str]], samples: list[tuple[float
         elif name in opened:
             t0 = opened.pop(name)
             inside = [x for x in samples if t0 <= x[0] <= t] or [min(samples, key=lambda x: abs(x[0] - t))] if samples else []
-            stages[name] = {"seconds": round(t - t0, 2),
-                            "driver_peak_rss_mb": round(max((x[1] for x in inside), default=0) / MB, 1),
-                            "total_peak_rss_mb": round(max((x[2] for x in inside), default=0) / MB, 1)}
+            seen = stages.setdefault(name, {"seconds": 0.0, "driver_peak_rss_mb": 0.0, "total_peak_rss_mb": 0.0})
+            seen["seconds"] = round(seen["seconds"] + t - t0, 2)  # a stage run more than once: summed, peaks of all
+            seen["driver_peak_rss_mb"] = max(seen["driver_peak_rss_mb"], round(max((x[1] for x in inside), default=0) / MB, 1))
+            seen["total_peak_rss_mb"] = max(seen["total_peak_rss_mb"], round(max((x[2] for x in inside), default=0) / MB, 1))
     return stages
 
 
