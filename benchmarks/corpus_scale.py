@@ -544,7 +544,8 @@ def _identity(runs: list[dict[str, Any]]) -> dict[str, Any]:
     have = {r["executor"] for r in ok}
     return {"reference": f"{ref['executor']}-np{ref['num_proc']}-r{ref['rep']}", "per_run": per,
             "identical": all(per.values()) if len(have) > 1 else None,
-            "compared": "train/validation rows (id, text) in shard order, duplicates records, data card minus timing keys"}
+            "compared": "train/validation rows (id, text) in shard order, duplicates and rejected records, data card "
+                        "minus timing keys and its how-it-ran section"}
 
 
 def main() -> None:
@@ -644,8 +645,8 @@ def _write_report(args: argparse.Namespace, gen: dict[str, Any], runs: list[dict
             "stages": "per-stage peaks from the build's `corpus: stage <name> start|done` lines; null when it prints none",
             "near_dup": "benchmarks/planted.py score(): pairwise precision/recall over clusters holding a planted "
                         "document; a document's cluster is the kept document its duplicates record names (kept_line)",
-            "identity": "train/validation rows (id, text) in shard order, duplicates records and data card minus "
-                        "timing keys, as sha256, against the first successful run",
+            "identity": "train/validation rows (id, text) in shard order, duplicates and rejected records and the data "
+                        "card minus timing keys and its how-it-ran section, as sha256, against the first successful run",
         },
         "notes": [
             "Exact copies are made of one-line documents only: boilerplate lines are counted over every "
