@@ -625,7 +625,7 @@ def _write_report(args: argparse.Namespace, gen: dict[str, Any], runs: list[dict
         "at_docs": args.docs, "target_docs": 5_000_000,
     }
     report = {
-        "benchmark": "corpus_scale", "label": args.label, "complete": complete, "command": command(), **git_state(["lontar", "benchmarks"]),
+        "benchmark": "corpus_scale", "label": args.label, "complete": complete, "command": command(), **git_state(["lontar", "benchmarks", ":(exclude)benchmarks/results"]),
         "machine": machine(), "versions": versions(["datasets", "pyarrow", "numpy", "ray", "psutil"]),
         "input": {k: v for k, v in gen.items() if k != "files"} | {"files": len(gen["files"])},
         "build": {"config": build_config(Path("<corpus>"), Path("<work>"), "<executor>", 0, None)["corpus"] | {
