@@ -23,6 +23,7 @@ Why it is written this way:
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -104,8 +105,6 @@ class LocalRayCluster:
                               timeout=self.start_timeout)
         if done.returncode != 0:
             raise RuntimeError(f"cannot reach the Ray cluster at {self.address}: {done.stderr[-1500:]}")
-        import json
-
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def wait_for_nodes(self, n: int) -> list[dict[str, Any]]:
@@ -122,10 +121,11 @@ class LocalRayCluster:
         roots: list[psutil.Process] = []
         tag = str(self.temp_dir)
         for p in psutil.process_iter(["pid", "cmdline"]):
-            if p.pid == me:
+            cmd = p.info["cmdline"] or []
+            if p.pid == me or not any("ray" in a for a in cmd):  # only Ray's processes are looked into
                 continue
             try:
-                if any(tag in a for a in (p.info["cmdline"] or [])) or p.environ().get(MARKER) == self.cluster_id:
+                if any(tag in a for a in cmd) or p.environ().get(MARKER) == self.cluster_id:
                     roots.append(p)
             except (psutil.Error, OSError):
                 continue

@@ -112,8 +112,10 @@ def test_near_dup_score_equals_planted_score_on_the_same_clusters(tmp_path):
 def test_stage_peaks_take_the_samples_inside_each_stage():
     mb = corpus_scale.MB
     samples = [(t, (100 + t) * mb, (200 + 10 * t) * mb, 3) for t in range(10)]
-    events = [(1.0, "read", "start"), (3.0, "read", "done"), (4.0, "near_dedup", "start"), (8.0, "near_dedup", "done")]
+    events = [(1.0, "read", "start"), (3.0, "read", "done"), (4.0, "near_dedup", "start"), (6.0, "near_dedup", "done"),
+              (7.0, "near_dedup", "start"), (8.0, "near_dedup", "done")]
     stages = corpus_scale._stage_peaks(events, samples)
     assert stages == {"read": {"seconds": 2.0, "driver_peak_rss_mb": 103.0, "total_peak_rss_mb": 230.0},
-                      "near_dedup": {"seconds": 4.0, "driver_peak_rss_mb": 108.0, "total_peak_rss_mb": 280.0}}
+                      "near_dedup": {"seconds": 3.0, "driver_peak_rss_mb": 108.0, "total_peak_rss_mb": 280.0}}
     assert corpus_scale.STAGE_LINE.search("corpus: stage near_dedup done").groups() == ("near_dedup", "done")
+    assert corpus_scale.STAGE_LINE.search("corpus: stage read start (12 tasks)").groups() == ("read", "start")
