@@ -452,14 +452,23 @@ class TrainDatasetConfig(_Strict):
     `corpus`: documents for continued pre-training: the run's corpus shards (their sources drawn in
     the shares the data card records), or `path` (a folder of `train-*.parquet` shards, or
     .parquet/.jsonl/.txt files, a glob) with `text_field`.
-    `chat`: instruction tuning from jsonl (`path`, a file or glob): `messages` records ([{role,
-    content}, ...]), `sharegpt` records (`conversations`: [{from, value}, ...]) or alpaca records
-    (instruction, input, output), rendered with `train.chat_template`; the loss covers the assistant
-    replies only. A record that does not fit is set aside with its reason.
+    `chat`: instruction tuning from jsonl (`path`, a file or glob) or a Hugging Face dataset (`dataset`:
+    hub id or local directory, with `config`, `split`, `revision`, and its `license` declared):
+    `messages` records ([{role, content}, ...]), `sharegpt` records (`conversations`: [{from, value}, ...])
+    or alpaca records (instruction, input, output), rendered with `train.chat_template`; `columns` maps
+    those keys to a data set's own column names (`{instruction: inputs, output: targets}` for Aya). The
+    loss covers the assistant replies only. A record that does not fit is set aside with its reason.
     """
 
     type: Literal["corpus", "chat"] = "corpus"
     path: str | None = None
+    dataset: str | None = None  # chat only: a hub id or a local dataset directory
+    config: str | None = None
+    split: str = "train"
+    revision: str | None = None
+    license: str | None = None  # required with `dataset`: the card states it
+    origin: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)  # lontar's record key -> the data set's column
     format: Literal["auto", "messages", "sharegpt", "alpaca"] = "auto"
     text_field: str = "text"
     weight: float = Field(1.0, gt=0, allow_inf_nan=False)
@@ -471,11 +480,55 @@ class TrainDatasetConfig(_Strict):
     def _path_for_chat(self) -> "TrainDatasetConfig":
         from lontar.langs import LANGS
 
-        if self.type == "chat" and not self.path:
-            raise ValueError("a 'chat' dataset needs a 'path' (jsonl file or glob)")
+        if self.type == "chat" and not (self.path or self.dataset):
+            raise ValueError("a 'chat' dataset needs a 'path' (jsonl file or glob) or a hub 'dataset'")
+        if self.path and self.dataset:
+            raise ValueError("give one of 'path' (local jsonl) or 'dataset' (hub id or dataset directory), not both")
+        if self.dataset and self.type != "chat":
+            raise ValueError("a hub 'dataset' is read for 'chat' data; corpus text comes through the corpus stage "
+                             "(corpus.sources) or a local 'path'")
+        if self.dataset and not self.license:
+            raise ValueError(f"hub dataset '{self.dataset}' must declare its 'license' (see the dataset's card)")
         if self.lang is not None and self.lang not in LANGS:
             raise ValueError(f"unknown lang '{self.lang}' (known: {', '.join(LANGS)})")
         return self
+
+    @property
+    def location(self) -> str:
+        """The jsonl glob, or the hub dataset as `id/config[split]`."""
+        if self.dataset:
+            return f"{self.dataset}" + (f"/{self.config}" if self.config else "") + f"[{self.split}]"
+        return self.path or "the run's corpus"
+
+
+class PhaseConfig(_Strict):
+    """One phase of `train.phases`: its own data, length and learning-rate schedule, on the same adapter.
+
+    Continued pre-training on raw text, then instruction tuning on chat data (loss on the assistant
+    turns) is the usual pair. Each phase starts a fresh AdamW state and its own warmup and decay, as a
+    second run from the first one's adapter would (LLaMA-Factory's and axolotl's CPT-then-SFT practice);
+    unset keys take `train`'s. The chat template is the run's (`train.chat_template`): the tokenizer saved
+    with the adapter carries one template, so it cannot change between phases.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    datasets: list[TrainDatasetConfig] = Field(min_length=1)
+    max_steps: int | None = Field(None, gt=0)
+    num_epochs: int | None = Field(None, gt=0)
+    lr: float | None = Field(None, gt=0, allow_inf_nan=False)
+    warmup_steps: int | None = Field(None, ge=0)
+    lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] | None = None
+    weight_decay: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_length(self) -> "PhaseConfig":
+        if self.max_steps is not None and self.num_epochs is not None:
+            raise ValueError(f"phase '{self.name}': give 'max_steps' or 'num_epochs', not both")
+        return self
+
+
+# Keys of `train` a phase may set for itself; the others are the run's.
+PHASE_KEYS = ("datasets", "max_steps", "num_epochs", "lr", "warmup_steps", "lr_scheduler", "weight_decay")
 
 
 class TrainConfig(_Strict):
@@ -517,6 +570,25 @@ class TrainConfig(_Strict):
                            "trackio"]] = Field(default_factory=lambda: ["tensorboard"])
     tracker_project: str = "lontar"  # the wandb project / MLflow experiment
     peak_tflops: float | None = Field(None, gt=0)  # MFU peak; default measured on the device at start
+    # Phases run in order on the same adapter (e.g. continued pre-training, then instruction tuning); each
+    # names its own `datasets` and length, and may set lr, warmup_steps, lr_scheduler, weight_decay.
+    # With phases, `train.datasets` is not set (a config naming both is refused).
+    phases: list[PhaseConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _phases_or_datasets(self) -> "TrainConfig":
+        if self.phases and "datasets" in self.model_fields_set:
+            raise ValueError("train.phases and train.datasets are both set: with phases, each phase names its own "
+                             "datasets (train.phases[i].datasets); remove train.datasets")
+        names = [p.name for p in self.phases]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"train.phases: phase names must be unique ({', '.join(twice)} repeated)")
+        return self
+
+    def all_datasets(self) -> list[TrainDatasetConfig]:
+        """Every data set the run trains on, over all phases."""
+        return [d for p in self.phases for d in p.datasets] if self.phases else list(self.datasets)
 
     @model_validator(mode="before")
     @classmethod
@@ -733,9 +805,11 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                                                                  and mp.count("/") != 2))
     if model.get("tokenizer") not in (None, "run", "base"):
         model["tokenizer"] = _anchor(model["tokenizer"], base)
-    for ds in each(train.get("datasets")):
+    for ds in [*each(train.get("datasets")), *(d for p in each(train.get("phases")) for d in each(p.get("datasets")))]:
         if "path" in ds:
             ds["path"] = _anchor(ds["path"], base)
+        if "dataset" in ds:
+            ds["dataset"] = _anchor(ds["dataset"], base, local_only=True)
     for key in ("tasks_dir", "hub_mirror"):
         if key in ev:
             ev[key] = _anchor(ev[key], base)

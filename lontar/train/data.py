@@ -34,7 +34,7 @@ from lontar.errors import DataError, MissingInput
 from lontar.train.packing import (PAD, START, Packed, Segment, attention_pairs_per_block, document_segment,
                                   document_start_id, pack_segments, real_tokens_per_block, targets_per_block, to_batch)
 from lontar.train.sampler import DocOrder, DocStream, Mixer, ParquetDocs, StreamInfo, StreamPacker
-from lontar.train.sft import chat_segments
+from lontar.train.sft import chat_segments, read_hub_records
 from lontar.records import expand_glob
 from lontar.manifest import sha256_file
 
@@ -114,7 +114,8 @@ def apportion(total: int, weights: list[float]) -> list[int]:
 
 
 def dataset_name(spec: Any, i: int, taken: list[str]) -> str:
-    name = spec.name or (f"{spec.type}:{Path(spec.path).name}" if spec.path else "corpus")
+    name = spec.name or (f"{spec.type}:{Path(spec.path).name}" if spec.path else
+                         f"{spec.type}:{spec.location}" if getattr(spec, "dataset", None) else "corpus")
     return name if name not in taken else f"{name}#{i}"
 
 
@@ -197,11 +198,13 @@ def corpus_parts(spec: Any, name: str, run_dir: Path, tokenizer: Any, limit: int
 def chat_part(spec: Any, name: str, tokenizer: Any, block_size: int) -> tuple[Part, list[dict[str, Any]]]:
     """A chat dataset, rendered and tokenized up front (records are few): its segments and what was set aside."""
     rejected: list[dict[str, Any]] = []
-    segs = list(chat_segments(tokenizer, spec.path, spec.format, spec.max_docs, block_size=block_size,
-                              rejected=rejected))
+    source = (read_hub_records(spec.dataset, spec.config, spec.split, spec.revision, spec.max_docs) if spec.dataset
+              else spec.path)
+    segs = list(chat_segments(tokenizer, source, spec.format, spec.max_docs, block_size=block_size,
+                              rejected=rejected, columns=spec.columns))
     if not segs:
         reasons = sorted({r["reason"] for r in rejected})[:3]
-        raise DataError(f"train data '{name}' ({spec.path}): no usable record ({len(rejected)} set aside: "
+        raise DataError(f"train data '{name}' ({spec.location}): no usable record ({len(rejected)} set aside: "
                         f"{'; '.join(reasons)})")
     part = Part(name, spec.lang or "und", np.arange(len(segs), dtype=np.int64), lambda r: [segs[i] for i in r],
                 lambda items: list(items), 1.0, False)
@@ -303,7 +306,7 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
         entry: dict[str, Any] = {"name": name, "type": spec.type, "path": spec.path, "weight": spec.weight}
         if spec.type == "chat":
             part, rejected = chat_part(spec, name, tokenizer, t.block_size)
-            files = sorted(expand_glob(spec.path))
+            files = sorted(expand_glob(spec.path)) if spec.path else []
             # as configured (the publish stage reads {path, sha256} and makes paths public)
             entry |= {"files": [{"path": f, "bytes": Path(f).stat().st_size, "sha256": sha256_file(Path(f))}
                                 for f in files],
@@ -317,6 +320,10 @@ def build_train_data(cfg: Any, tokenizer: Any, world: int) -> TrainData:
                 log.info(f"train: {name}: {len(rejected):,} of {entry['records']:,} chat records set aside (reasons in "
                          f"{out})")
             ds_parts = [part]
+            if spec.dataset:  # a hub set: its id, config, split and revision (which pins its rows)
+                entry |= {"dataset": spec.dataset, "config": spec.config, "split": spec.split,
+                          "revision": spec.revision, "license": spec.license, "origin": spec.origin}
+                fp.update(spec.location.encode() + str(spec.revision).encode())
             for f in entry["files"]:
                 fp.update(f["sha256"].encode())
         else:

@@ -13,7 +13,7 @@ set aside with its reason and raw text, and counted; it never stops the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,31 @@ def read_jsonl(pattern: str, limit: int | None = None) -> Iterator[tuple[str, in
         if isinstance(record, ChatFormatError):
             raise ChatFormatError(f"{path}:{lineno}: {record}")
         yield path, lineno, record
+
+
+def read_hub_records(dataset: str, config: str | None = None, split: str = "train", revision: str | None = None,
+                     limit: int | None = None) -> Iterator[tuple[str, int, Any, str]]:
+    """(data set label, row number, record, raw JSON) per row of a Hugging Face dataset (hub id or local
+    directory), streamed: an instruction set's first `limit` rows need not be downloaded whole."""
+    import datasets
+
+    label = dataset + (f"/{config}" if config else "") + f"[{split}]"
+    try:
+        rows = datasets.load_dataset(dataset, name=config, split=split, revision=revision, streaming=True)
+    except (OSError, ValueError, ConnectionError) as e:  # offline, no such dataset/config/split, a bad folder
+        raise MissingInput(f"chat dataset {label}: cannot load it: {type(e).__name__}: "
+                           f"{str(e).splitlines()[0] if str(e) else ''}") from None
+    for i, row in enumerate(rows):
+        if limit is not None and i >= limit:
+            return
+        yield label, i + 1, row, json.dumps(row, ensure_ascii=False, default=str)
+
+
+def renamed(record: Any, columns: dict[str, str]) -> Any:
+    """A record with lontar's keys read from the data set's own columns (`{instruction: inputs}`)."""
+    if not columns or not isinstance(record, dict):
+        return record
+    return {**record, **{key: record[col] for key, col in columns.items() if col in record}}
 
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -136,11 +161,17 @@ def template_markers(tokenizer: Any, name: str) -> list[str]:
     return ["<|system|>", "<|user|>", "<|assistant|>"] if tokenizer.chat_template == DEFAULT_CHAT_TEMPLATE else []
 
 
+def _datasets(cfg: Any) -> list[Any]:
+    """Every training data set of the run, over all its phases."""
+    every = getattr(cfg.train, "all_datasets", None)
+    return every() if callable(every) else list(cfg.train.datasets)
+
+
 def chat_setup(tokenizer: Any, cfg: Any) -> list[str]:
     """For a run with chat data: its named template set on the tokenizer, and the template's role markers
     added as special tokens where the tokenizer splits them into pieces. Every stage loads the
     tokenizer through this, so train, eval and publish see the same ids. Returns the markers added."""
-    if not any(d.type == "chat" for d in cfg.train.datasets):
+    if not any(d.type == "chat" for d in _datasets(cfg)):
         return []
     name = cfg.train.chat_template
     if name != "tokenizer":
@@ -156,7 +187,7 @@ def chat_setup(tokenizer: Any, cfg: Any) -> list[str]:
 
 def marker_ids(tokenizer: Any, cfg: Any) -> list[int]:
     """Ids of the run's role markers: their embedding rows are trained like new tokens."""
-    if not any(d.type == "chat" for d in cfg.train.datasets):
+    if not any(d.type == "chat" for d in _datasets(cfg)):
         return []
     vocab = tokenizer.get_vocab()
     return [vocab[m] for m in template_markers(tokenizer, cfg.train.chat_template) if m in vocab]
@@ -193,18 +224,22 @@ def chat_segment(tokenizer: Any, messages: list[dict[str, str]]) -> Segment:
     return Segment(ids, loss, nbytes=len(text.encode("utf-8")))
 
 
-def chat_segments(tokenizer: Any, pattern: str, fmt: str = "auto", limit: int | None = None,
-                  block_size: int | None = None, rejected: list[dict[str, Any]] | None = None) -> Iterator[Segment]:
-    """Segments of the usable records; the others go to `rejected` ({file, line, reason, raw}) or, when it
-    is None, raise `ChatFormatError` naming the file and line."""
+def chat_segments(tokenizer: Any, pattern: str | Iterable[tuple[str, int, Any, str]], fmt: str = "auto",
+                  limit: int | None = None, block_size: int | None = None,
+                  rejected: list[dict[str, Any]] | None = None, columns: dict[str, str] | None = None
+                  ) -> Iterator[Segment]:
+    """Segments of the usable records (`pattern`: a jsonl glob, or records from `read_hub_records`); the
+    others go to `rejected` ({file, line, reason, raw}) or, when it is None, raise `ChatFormatError` naming
+    the file and line."""
     if not getattr(tokenizer, "chat_template", None):
         raise ChatFormatError("the tokenizer has no chat template: set train.chat_template or tokenizer.chat_template "
                               "in the config (model.tokenizer: run), or use a base whose tokenizer has one")
-    for path, lineno, record, raw in read_records(pattern, limit):
+    records = read_records(pattern, limit) if isinstance(pattern, str) else pattern
+    for path, lineno, record, raw in records:
         try:
             if isinstance(record, ChatFormatError):
                 raise record
-            seg = chat_segment(tokenizer, to_messages(record, fmt))
+            seg = chat_segment(tokenizer, to_messages(renamed(record, columns or {}), fmt))
             if block_size is not None and len(seg.ids) > block_size:
                 raise ChatFormatError(f"{len(seg.ids)} tokens, longer than train.block_size ({block_size})")
         except ChatFormatError as e:

@@ -3,7 +3,8 @@
 It holds the run's lock while it runs, refuses a run corpus built with other corpus settings than the
 config's, and records in the manifest what it trained on: the tokens seen per dataset, language and
 source (`summary.tokens_seen`), and every dataset with its files' sha256 and the records set aside
-(`datasets`).
+(`datasets`). A run in `train.phases` also records each phase (`summary.phases`: steps, schedule and the
+tokens it trained per dataset and language) and tags each dataset with its phase.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
     from lontar.train.loop import train
 
     started = time.time()
-    uses_run_corpus = any(d.type == "corpus" and not d.path for d in cfg.train.datasets)
+    every = cfg.train.all_datasets()  # over all phases
+    uses_run_corpus = any(d.type == "corpus" and not d.path for d in every)
     if uses_run_corpus:
         check_corpus(cfg)
     train_files: list[Path | str] = list(split_files(cfg.run_dir / "corpus", "train")) if uses_run_corpus else []
-    train_files += [Path(f) for d in cfg.train.datasets if d.path for f in sorted(expand_glob(d.path))]
+    train_files += [Path(f) for d in every if d.path for f in sorted(expand_glob(d.path))]
     tokenizer_from = tokenizer_source(cfg)
     result = train(cfg, resume=resume)
     if result["is_main"]:
@@ -58,6 +60,7 @@ def _run_train(cfg: RunConfig, resume: bool | str) -> dict[str, Any]:
                                         "total_params": result["total_params"], "blocks": result["blocks"],
                                         "skipped_steps": result["skipped_steps"],
                                         "tokens_seen": result["tokens_seen"],
+                                        **({"phases": result["phases"]} if result["phases"] else {}),
                                         "final_eval": result["evals"][-1] if result["evals"] else None},
                             "datasets": result["datasets"]})
     return result
