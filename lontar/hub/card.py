@@ -186,15 +186,33 @@ def _serving_md(cfg: RunConfig, merged: bool, merged_written: bool) -> list[str]
     return lines + [""]
 
 
-def _training_data_md(data: list[dict[str, Any]], tokens: dict[str, Any]) -> list[str]:
-    lines = ["Every data set the adapter was trained on, with its files' sha256 (the run's corpus shards as the "
-             "train stage read them):", "", "| data set | type | weight | file | bytes | sha256 |",
-             "|---|---|---:|---|---:|---|"]
+def _phases_md(phases: list[dict[str, Any]]) -> list[str]:
+    """Every phase of a phased run, so the card does not describe the last one only."""
+    lines = [f"Trained in {len(phases)} phases, in this order, on one adapter (each phase with a fresh optimizer "
+             "state and its own warmup and decay; the adapter published is the last phase's):", "",
+             "| phase | steps | learning rate | tokens trained per data set | per language |", "|---|---:|---|---|---|"]
+    for p in phases:
+        seen = p.get("tokens_seen") or {}
+        per_ds = ", ".join(f"{k} {v:,}" for k, v in (seen.get("by_dataset") or {}).items()) or "-"
+        per_lang = ", ".join(f"{k} {v:,}" for k, v in (seen.get("by_lang") or {}).items()) or "-"
+        lines.append(f"| {p['name']} | {p['steps']:,} (steps {p['first_step']:,}-{p['last_step']:,}) | {p['lr']:g}, "
+                     f"{p['warmup_steps']} warmup, {p['lr_scheduler']} | {per_ds} | {per_lang} |")
+    return lines + [""]
+
+
+def _training_data_md(data: list[dict[str, Any]], tokens: dict[str, Any],
+                      phases: list[dict[str, Any]] | None = None) -> list[str]:
+    lines = _phases_md(phases) if phases else []
+    phased = any(d.get("phase") for d in data)
+    lines += ["Every data set the adapter was trained on, with its files' sha256 (the run's corpus shards as the "
+              "train stage read them):", "", "| data set | " + ("phase | " if phased else "") + "type | weight | file | "
+              "bytes | sha256 |", "|---|" + ("---|" if phased else "") + "---|---:|---|---:|---|"]
     for d in data:
-        files = d["files"] or [{"path": "-", "bytes": None, "sha256": None}]
+        files = d["files"] or [{"path": d.get("dataset") or "-", "bytes": None, "sha256": None}]
         for f in files:
             size = f"{f['bytes']:,}" if isinstance(f.get("bytes"), int) else "-"
-            lines.append(f"| {d['name']} | {d['type']} | {d['weight']} | `{f['path']}` | {size} | "
+            lines.append(f"| {d['name']} | " + (f"{d.get('phase') or '-'} | " if phased else "")
+                         + f"{d['type']} | {d['weight']} | `{f['path']}` | {size} | "
                          f"`{f.get('sha256') or 'not recorded'}` |")
     notes = [d["note"] for d in data if d.get("note")]
     lines += [""] + [f"{n}" for n in notes] + ([""] if notes else [])
@@ -284,7 +302,7 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
                 merged: bool = False, governance: dict[str, Any] | None = None,
                 base_license: dict[str, Any] | None = None, training_data: list[dict[str, Any]] | None = None,
                 training_tokens: dict[str, Any] | None = None, merged_written: bool = False,
-                config: dict[str, Any] | None = None) -> ModelCard:
+                config: dict[str, Any] | None = None, training_phases: list[dict[str, Any]] | None = None) -> ModelCard:
     """The card from the run's records, already free of machine paths (`config`: the resolved config as
     published; default the live one)."""
     left_out: list[str] = []
@@ -346,7 +364,7 @@ def render_card(cfg: RunConfig, *, results: dict[str, Any] | None, data_card: di
         parts += ["", f"Train split: {splits['train']['docs']:,} documents, {splits['train']['chars']:,} characters. "
                   "Processing: " + "; ".join(data_card["step_descriptions"].values()) + ".", ""]
     if training_data:
-        parts += _training_data_md(training_data, training_tokens or {})
+        parts += _training_data_md(training_data, training_tokens or {}, training_phases)
     if tokenizer_report:
         parts += _tokenizer_md(tokenizer_report)
     if governance:

@@ -19,7 +19,7 @@ from lontar.hub.base import base_hub_id, read_base_license
 from lontar.hub.card import render_card
 from lontar.hub.merge import write_merged
 from lontar.hub.paths import scrub, scrub_text
-from lontar.hub.training_data import training_data, training_tokens
+from lontar.hub.training_data import training_data, training_phases, training_tokens
 from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest
 from lontar.train.model import MissingStageOutput, base_model_dir
 
@@ -97,7 +97,8 @@ def _write_records(cfg: RunConfig, dest: Path, *, includes_base: bool, merged: b
     card = render_card(cfg, results=results, data_card=data_card, tokenizer_report=tok_report,
                        manifest=manifest, includes_base=includes_base, merged=merged, governance=governance,
                        base_license=read_base_license(cfg), training_data=scrub(training_data(cfg, raw_manifest), run),
-                       training_tokens=training_tokens(raw_manifest), merged_written=merged_written, config=config)
+                       training_tokens=training_tokens(raw_manifest), merged_written=merged_written, config=config,
+                       training_phases=scrub(training_phases(raw_manifest), run))
     atomic_write_text(dest / "README.md", scrub_text(str(card), run))
 
 

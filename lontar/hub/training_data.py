@@ -58,9 +58,18 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
     _recorded_files(_train_stage(manifest), recorded)
     located = _by_location(recorded, run)
     out = []
-    for i, d in enumerate(cfg.train.datasets):
-        name = d.name or (f"{d.type}: {d.path}" if d.path else "the run's corpus (train split)")
+    specs = ([(p.name, d) for p in cfg.train.phases for d in p.datasets] if cfg.train.phases
+             else [(None, d) for d in cfg.train.datasets])
+    for phase, d in specs:
+        name = d.name or (f"{d.type}: {d.path}" if d.path else f"{d.type}: {d.location}" if d.dataset
+                          else "the run's corpus (train split)")
         files, hashed_here = [], 0
+        if d.dataset:  # a hub data set: its id, config, split and revision say what was read
+            pin = f"revision {d.revision}" if d.revision else "no revision pinned (the hub's latest at training time)"
+            out.append({"name": name, "type": d.type, "weight": d.weight, "files": [], "phase": phase,
+                        "dataset": d.dataset, "license": d.license,
+                        "note": f"{name}: the hub data set {d.location}, {pin}; licence {d.license}."})
+            continue
         if d.path:
             paths = [Path(p) for p in sorted(expand_glob(d.path))]
             if len(paths) == 1 and paths[0].is_dir():  # a folder of shards: its files, each hashed
@@ -79,8 +88,13 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
                     "changed since training.")
         if not paths:
             note = f"{name}: no file matches any more; it is not hashed."
-        out.append({"name": name, "type": d.type, "weight": d.weight, "files": files, "note": note})
+        out.append({"name": name, "type": d.type, "weight": d.weight, "files": files, "note": note, "phase": phase})
     return out
+
+
+def training_phases(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phases the train stage recorded (`summary.phases`), [] for a run without phases."""
+    return list((_train_stage(manifest).get("summary") or {}).get("phases") or [])
 
 
 def training_tokens(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -143,12 +143,28 @@ def plan(cfg: RunConfig, gpus: int = 1, gpu_memory_gib: float = 80.0) -> list[di
     return rows
 
 
+def data_lines(cfg: RunConfig) -> list[str]:
+    """What the run trains on, phase by phase (memory is the same in every phase: one model, one batch shape)."""
+    from lontar.train.phases import phase_list
+
+    out = []
+    for p in phase_list(cfg):
+        t = p.cfg.train
+        length = f"{t.num_epochs} epoch(s)" if t.num_epochs else f"{t.max_steps:,} steps"
+        sets = ", ".join(f"{d.name or d.type} ({d.type}: {d.location}, weight {d.weight:g})" for d in t.datasets)
+        head = f"plan: phase {p.index + 1} '{p.name}'" if p.name else "plan: training"
+        out.append(f"{head}: {length}, lr {t.lr:g} ({t.warmup_steps} warmup, {t.lr_scheduler}); data {sets}")
+    return out
+
+
 def run_plan(cfg: RunConfig, gpus: int = 1, gpu_memory: float = 80.0) -> list[dict[str, Any]]:
     rows = plan(cfg, gpus, gpu_memory)
     shape_note = (f"plan: {cfg.model.name_or_path or 'architecture'}; micro-batch {cfg.train.micro_batch_size} x "
                   f"{cfg.train.block_size} tokens, {cfg.model.dtype}, gradient checkpointing "
                   f"{'on' if cfg.model.gradient_checkpointing else 'off'}; {gpus} GPU(s) of {gpu_memory:g} GiB")
     log.info(shape_note)
+    for line in data_lines(cfg):
+        log.info(line)
     header = f"{'strategy':<8} {'method':<6} {'weights':>8} {'trainable':>9} {'activ.':>8} {'loss':>7} {'gathered':>8} {'total GiB':>9}  fits"
     log.info(header)
     for r in rows:

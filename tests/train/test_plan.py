@@ -75,3 +75,18 @@ def test_a_hub_base_offline_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert main(["plan", "--config", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "model.name_or_path: cannot read the config.json" in err and "\n" not in err
+
+
+def test_the_plan_shows_every_phase_with_its_data_and_length(tmp_path, capsys):
+    write_config(tmp_path / "phased.yaml", {
+        "name": "p", "output_dir": str(tmp_path / "runs"), "model": {"architecture": ARCH, "dtype": "bfloat16"},
+        "train": {"block_size": 256, "phases": [
+            {"name": "cpt", "max_steps": 300, "datasets": [{"type": "corpus"}]},
+            {"name": "sft", "max_steps": 40, "lr": 5e-5, "warmup_steps": 4,
+             "datasets": [{"type": "chat", "name": "aya-km", "dataset": "CohereLabs/aya_collection_language_split",
+                           "config": "central_khmer", "license": "apache-2.0"}]}]}})
+    assert main(["plan", "--config", str(tmp_path / "phased.yaml"), "--gpus", "1", "--gpu-memory", "24"]) == 0
+    out = capsys.readouterr().out
+    assert "phase 1 'cpt': 300 steps, lr 0.0002 (0 warmup, cosine); data corpus (corpus: the run's corpus" in out
+    assert ("phase 2 'sft': 40 steps, lr 5e-05 (4 warmup, cosine); data aya-km (chat: "
+            "CohereLabs/aya_collection_language_split/central_khmer[train]") in out

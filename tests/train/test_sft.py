@@ -110,3 +110,25 @@ def test_unusable_records_are_set_aside_with_their_reason_not_raised(tmp_path, k
     assert [(r["line"], r["reason"].split(" (")[0]) for r in rejected][:2] == [(2, "not JSON"), (3, "no assistant message: nothing to learn from")]
     assert rejected[2]["line"] == 4 and "longer than train.block_size (100)" in rejected[2]["reason"]
     assert rejected[0]["raw"] == "{not json"
+
+
+def test_a_hub_dataset_with_its_own_column_names_reads_as_alpaca(tmp_path, khmer_tokenizer):
+    """Aya's layout (inputs, targets), read through a local directory in the hub's layout."""
+    import datasets
+
+    from lontar.train.sft import read_hub_records
+
+    rows = [{"inputs": "រាជធានីនៃប្រទេសកម្ពុជាគឺជាអ្វី?", "targets": "ភ្នំពេញ។", "language": "khm"},
+            {"inputs": "និយាយសួស្តី", "targets": None, "language": "khm"},
+            {"inputs": "ចុះខេត្តធំជាងគេ?", "targets": "មណ្ឌលគិរី។", "language": "khm"}]
+    (tmp_path / "aya" / "data").mkdir(parents=True)
+    datasets.Dataset.from_list(rows).to_parquet(str(tmp_path / "aya" / "data" / "train-00000-of-00001.parquet"))
+    rejected: list = []
+    segs = list(chat_segments(khmer_tokenizer, read_hub_records(str(tmp_path / "aya"), limit=3), "alpaca",
+                              rejected=rejected, columns={"instruction": "inputs", "output": "targets"}))
+    assert len(segs) == 2  # a row with no reply is set aside with its reason, not trained
+    assert labelled_text(khmer_tokenizer, segs[0]).startswith("ភ្នំពេញ។")
+    assert "ភ្នំពេញ" not in khmer_tokenizer.decode([int(i) for i, k in zip(segs[0].ids, segs[0].loss) if not k])
+    assert len(rejected) == 1 and rejected[0]["line"] == 2 and "'instruction' and 'output'" in rejected[0]["reason"]
+    with pytest.raises(Exception, match="cannot load it"):
+        list(read_hub_records(str(tmp_path / "no-such-dataset")))
