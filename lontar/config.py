@@ -323,22 +323,48 @@ def _global_mmlu_langs() -> tuple[str, ...]:
 
 
 class ParallelTextConfig(_Strict):
-    """The same content in several languages (jsonl), for parity against English.
+    """One set of the same content in several languages, for parity against a reference language.
 
-    `path` holds `{lang}`, e.g. `data/global_mmlu_lite_{lang}_test.jsonl`; `text_fields` are dotted
-    paths into each record (`prompts.0.question`), joined by newlines into one text per record.
+    Layouts (`format`, "auto" tells them apart): `jsonl`: `path` holds `{lang}`, e.g.
+    `data/global_mmlu_lite_{lang}_test.jsonl`, and `text_fields` are dotted paths into each record
+    (`prompts.0.question`), joined by newlines into one text per record, the files aligned record by
+    record; `text`: `path` holds `{lang}`, plain text files aligned line by line (line i of every file is
+    the same paragraph); `hf`: a Hugging Face `dataset` (hub id or local directory) with one `config` per
+    language (`{flores}`, `{lang}` or `{iso3}` filled in, FLORES+ style `khm_Khmr` by default), rows
+    aligned by their `id` field where they have one, else by order.
     """
 
-    path: str
+    name: str | None = None  # default "parallel" (one set) or "parallel_<i>" (a list)
+    format: Literal["auto", "jsonl", "text", "hf"] = "auto"
+    path: str | None = None
+    dataset: str | None = None
+    config: str = "{flores}"
+    split: str = "devtest"
+    revision: str | None = None
+    license: str | None = None  # of the text (for the report's readers); FLORES+ is cc-by-sa-4.0
+    origin: str | None = None
     langs: list[str] = Field(default_factory=lambda: list(_global_mmlu_langs()))
     text_fields: list[str] = Field(default_factory=lambda: ["text"])
     reference: str = "en"
+    max_records: int | None = Field(None, gt=0)
+
+    @property
+    def kind(self) -> str:
+        if self.format != "auto":
+            return self.format
+        if self.dataset:
+            return "hf"
+        return "text" if (self.path or "").endswith(".txt") else "jsonl"
 
     @model_validator(mode="after")
     def _valid(self) -> "ParallelTextConfig":
         from lontar.langs import LANGS
 
-        if "{lang}" not in self.path:
+        if self.path and self.dataset:
+            raise ValueError("give 'path' (local files) or 'dataset' (hub id or dataset directory), not both")
+        if self.kind == "hf" and not self.dataset:
+            raise ValueError("format 'hf' needs a 'dataset' (hub id or dataset directory)")
+        if self.kind != "hf" and (not self.path or "{lang}" not in self.path):
             raise ValueError("'path' must contain '{lang}'")
         unknown = [x for x in [*self.langs, self.reference] if x not in LANGS]
         if unknown:
@@ -349,11 +375,37 @@ class ParallelTextConfig(_Strict):
 
 
 class TokenizerReportConfig(_Strict):
-    """What `tokenizer_report.json/.md/.png` compares: base, extended and from-scratch tokenizers."""
+    """What `tokenizer_report.json/.md/.png` compares: base, extended and from-scratch tokenizers.
+
+    `parallel`: one parallel set or a list of them (each its own files or data set, languages,
+    reference and `name`); the report gives tokens per character, per English-word equivalent and
+    parity against the set's reference for every language of every set."""
 
     max_docs: int = Field(2000, gt=0)  # validation documents per language
     scratch: bool = True  # in extend mode, also train the from-scratch tokenizer to compare with
-    parallel: ParallelTextConfig | None = None
+    parallel: list[ParallelTextConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_set_is_a_list_of_one(cls, data: Any) -> Any:
+        """The single-set form (a mapping) reads as a list of one set; null as none."""
+        if isinstance(data, dict) and (isinstance(data.get("parallel"), dict) or data.get("parallel", []) is None):
+            data = {**data, "parallel": [data["parallel"]] if data["parallel"] is not None else []}
+        return data
+
+    @model_validator(mode="after")
+    def _set_names(self) -> "TokenizerReportConfig":
+        names = [s.name for s in self.parallel_sets()]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"parallel: set names must be unique ({', '.join(str(n) for n in twice)} repeated)")
+        return self
+
+    def parallel_sets(self) -> list[ParallelTextConfig]:
+        """The sets, each named (one unnamed set is "parallel", unnamed sets of a list "parallel_<i>")."""
+        if len(self.parallel) == 1 and not self.parallel[0].name:
+            return [self.parallel[0].model_copy(update={"name": "parallel"})]
+        return [s if s.name else s.model_copy(update={"name": f"parallel_{i}"}) for i, s in enumerate(self.parallel)]
 
 
 class TokenizerConfig(_Strict):
@@ -797,8 +849,11 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         tok["base"] = _anchor(tb, base, local_only=not (isinstance(tb, str) and tb.endswith((".model", ".json", ".gguf"))))
     report = tok.get("report")
     parallel = report.get("parallel") if isinstance(report, dict) else None
-    if isinstance(parallel, dict) and "path" in parallel:
-        parallel["path"] = _anchor(parallel["path"], base)
+    for pset in each([parallel] if isinstance(parallel, dict) else parallel):
+        if "path" in pset:
+            pset["path"] = _anchor(pset["path"], base)
+        if "dataset" in pset:
+            pset["dataset"] = _anchor(pset["dataset"], base, local_only=True)
     if "name_or_path" in model:
         mp = model["name_or_path"]
         model["name_or_path"] = _anchor(mp, base, local_only=not (isinstance(mp, str) and mp.endswith(".gguf")

@@ -125,6 +125,114 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
     return {lang: [texts[i] for i in keep] for lang, texts in raw.items()}  # type: ignore[misc]
 
 
+def _aligned(raw: dict[str, list[str | None]], what: str) -> dict[str, list[str]]:
+    """Texts kept where every language has one, so each language is measured on the same content."""
+    sizes = {lang: len(t) for lang, t in raw.items()}
+    if len(set(sizes.values())) > 1:
+        raise InvalidInput(f"{what}: files are not parallel (records per lang: {sizes})")
+    n = next(iter(sizes.values()), 0)
+    keep = [i for i in range(n) if all(raw[lang][i] is not None for lang in raw)]
+    if not keep:
+        raise InvalidInput(f"{what}: no record has text in every language")
+    return {lang: [texts[i] for i in keep] for lang, texts in raw.items()}  # type: ignore[misc]
+
+
+def read_parallel_lines(path_pattern: str, langs: Iterable[str], what: str = "tokenizer.report.parallel",
+                        limit: int | None = None) -> dict[str, list[str]]:
+    """Plain text files aligned line by line (line i of every file is the same paragraph), normalized."""
+    raw: dict[str, list[str | None]] = {}
+    for lang in langs:
+        path = Path(path_pattern.format(lang=lang))
+        if not path.is_file():
+            raise MissingInput(f"{what}.path: no file for lang '{lang}': {path}")
+        normalize = normalizer_for(lang)
+        lines = path.read_text(encoding="utf-8").splitlines()[:limit]
+        raw[lang] = [normalize(x.strip()) if x.strip() else None for x in lines]
+    return _aligned(raw, what)
+
+
+def read_parallel_hf(dataset: str, config: str, langs: Iterable[str], split: str, text_fields: list[str],
+                     revision: str | None = None, what: str = "tokenizer.report.parallel",
+                     limit: int | None = None) -> dict[str, list[str]]:
+    """One config per language of a Hugging Face dataset (FLORES+: `khm_Khmr`, `eng_Latn`), rows aligned by
+    their `id` where they have one, else by order."""
+    import datasets
+
+    rows: dict[str, dict[Any, str | None]] = {}
+    for lang in langs:
+        info = get_lang(lang)
+        name = config.format(lang=lang, flores=info.flores, iso3=info.iso639_3)
+        try:
+            ds = datasets.load_dataset(dataset, name=name, split=split, revision=revision)
+        except (OSError, ValueError, ConnectionError) as e:  # offline, gated, no such config or split
+            raise MissingInput(f"{what}: cannot load {dataset}/{name}[{split}] for lang '{lang}': "
+                               f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+        normalize = normalizer_for(lang)
+        out: dict[Any, str | None] = {}
+        for i, row in enumerate(ds):
+            if limit is not None and i >= limit:
+                break
+            parts = [get_field(row, f) for f in text_fields]
+            out[row.get("id", i)] = normalize("\n".join(parts)) if all(isinstance(x, str) for x in parts) else None
+        rows[lang] = out
+    first = next(iter(rows.values()), {})
+    keys = [k for k in first if all(k in r for r in rows.values())]
+    return _aligned({lang: [r[k] for k in keys] for lang, r in rows.items()}, what)
+
+
+def read_parallel_set(pset: Any, where: str = "tokenizer.report.parallel") -> dict[str, list[str]]:
+    """The texts of one `tokenizer.report.parallel` set, per language, aligned."""
+    if pset.kind == "hf":
+        return read_parallel_hf(pset.dataset, pset.config, pset.langs, pset.split, pset.text_fields, pset.revision,
+                                where, pset.max_records)
+    if pset.kind == "text":
+        return read_parallel_lines(pset.path, pset.langs, where, pset.max_records)
+    texts = read_parallel(pset.path, pset.langs, pset.text_fields)
+    return {lang: t[: pset.max_records] for lang, t in texts.items()}
+
+
+def parity(tokenizers: Mapping[str, Any], texts: Mapping[str, list[str]], reference: str,
+           ids: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Per language and tokenizer on one parallel set: fertility, parity against `reference` and, where the
+    set has English, tokens per English-word equivalent (the language's tokens over the English side's
+    whitespace words: what the same content costs, in a unit every language shares)."""
+    backends = {name: backend_of(tok) for name, tok in tokenizers.items()}
+    ids = ids or {name: _byte_and_unk_ids(tok) for name, tok in backends.items()}
+    stats = {lang: {name: fertility(tok, t, lang, special_ids=ids[name]) for name, tok in backends.items()}
+             for lang, t in texts.items()}
+    en_words = sum(len(x.split()) for x in texts["en"]) if "en" in texts else 0
+    for by_tok in stats.values():
+        for name, st in by_tok.items():
+            st["parity"] = round(st["tokens"] / stats[reference][name]["tokens"], 4)
+            if en_words:
+                st["tokens_per_en_word"] = round(st["tokens"] / en_words, 4)
+    return stats
+
+
+def compare_sets(tokenizers: Mapping[str, Any], sets: list[tuple[str, str, Mapping[str, list[str]]]]
+                 ) -> dict[str, Any]:
+    """Every parallel set (name, reference, texts): {name: {reference, records, langs: {lang: {tokenizer: stats}}}}."""
+    ids = {name: _byte_and_unk_ids(backend_of(tok)) for name, tok in tokenizers.items()}
+    return {name: {"reference": ref, "records": len(next(iter(texts.values()))),
+                   "langs": parity(tokenizers, texts, ref, ids)} for name, ref, texts in sets}
+
+
+def merged_parallel(sets: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """One row per language over the sets that share the first set's reference (each language from the
+    first such set that has it, its set named): the parity-against-English view of a multi-set report."""
+    if not sets:
+        return {}, None
+    ref = next(iter(sets.values()))["reference"]
+    out: dict[str, Any] = {}
+    for name, s in sets.items():
+        if s["reference"] != ref:
+            continue
+        for lang, by_tok in s["langs"].items():
+            if lang not in out:
+                out[lang] = {tok: {**st, "set": name} for tok, st in by_tok.items()}
+    return out, ref
+
+
 def compare(tokenizers: Mapping[str, Any], validation: Mapping[str, list[str]],
             parallel: Mapping[str, list[str]] | None = None, reference: str = "en") -> dict[str, Any]:
     """Fertility per language and tokenizer on validation text, and on parallel text with parity."""
@@ -161,6 +269,8 @@ def render_md(report: dict[str, Any]) -> str:
         for lang, by_tok in section.items():
             unit = next(iter(by_tok.values()))["unit"]
             metrics = ["tokens_per_char", f"tokens_per_{unit}", "bytes_per_token", "byte_fallback_rate", "unk_rate"]
+            if parity and "tokens_per_en_word" in next(iter(by_tok.values())):
+                metrics.insert(1, "tokens_per_en_word")
             for metric in (["parity"] if parity else []) + metrics:
                 cells = [f"{by_tok[n][metric]:.4g}" if n in by_tok else "" for n in names]
                 lines.append(f"| {lang} | {metric.replace('_', ' ')} | " + " | ".join(cells) + " |")
@@ -168,7 +278,19 @@ def render_md(report: dict[str, Any]) -> str:
 
     table("Validation split (this run's corpus)", report["validation"], parity=False)
     ref = report.get("reference", "en")
-    table(f"Parallel text, parity = tokens / {ref} tokens", report["parallel"], parity=True)
+    sets = report.get("parallel_sets") or {}
+    if len(sets) > 1:  # one view of every language first, then each set in full
+        lines.extend(["## Parity against " + str(ref) + ", every language", "", "| lang | set | "
+                      + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)])
+        for lang, by_tok in report["parallel"].items():
+            cells = [f"{by_tok[n]['parity']:.4g}" if n in by_tok else "" for n in names]
+            lines.append(f"| {lang} | {next(iter(by_tok.values()))['set']} | " + " | ".join(cells) + " |")
+        lines.append("")
+        for name, s in sets.items():
+            table(f"Parallel text '{name}' ({s['records']} records), parity = tokens / {s['reference']} tokens",
+                  s["langs"], parity=True)
+    else:
+        table(f"Parallel text, parity = tokens / {ref} tokens", report["parallel"], parity=True)
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ from lontar.tokenizer.base import BaseTokenizer, resolve_base
 from lontar.train.gguf import lineage
 from lontar.tokenizer.embed_init import NEW_TOKENS_FILE, focus_sources, mean_sources, text_sources, write_new_tokens
 from lontar.tokenizer.extend import Extended, extend_base
-from lontar.tokenizer.report import compare, read_parallel, render_md, render_png
+from lontar.tokenizer.report import compare, compare_sets, merged_parallel, read_parallel_set, render_md, render_png
 from lontar.tokenizer.sampling import balanced_lines, iter_docs
 from lontar.tokenizer.spm import reservoir_sample, train_sentencepiece
 
@@ -99,8 +99,8 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
     corpus_dir = cfg.run_dir / "corpus"
     train_files = split_files(corpus_dir, "train")
     validation = _validation_by_lang(corpus_dir, t.report.max_docs)
-    p = t.report.parallel
-    parallel = read_parallel(p.path, p.langs, p.text_fields) if p else None  # fail before any training
+    sets = [(pset.name, pset.reference, read_parallel_set(pset, f"tokenizer.report.parallel[{pset.name}]"))
+            for pset in t.report.parallel_sets()]  # read (and fail) before any training
     base = resolve_base(t.base, t.base_revision, cfg.model.dtype) if t.base else None
     lines, plans = balanced_lines(train_files, t.lang_alpha, t.input_sentence_size, cfg.seed)
     for lang, plan in plans.items():
@@ -133,8 +133,11 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
             info["scratch"] = {"kind": f"sentencepiece {t.model_type}", "vocab_size": len(tokenizers["scratch"])}
             outputs.append(scratch_dir)
 
-    log.info("tokenizer: measuring fertility" + (" and parity" if parallel else ""))
-    compared = compare(tokenizers, validation, parallel, p.reference if p else "en")
+    log.info("tokenizer: measuring fertility" + (f" and parity on {len(sets)} parallel set(s)" if sets else ""))
+    compared = compare(tokenizers, validation)
+    if sets:  # every set in full, and one parity row per language (`parallel`, as a single set gave before)
+        compared["parallel_sets"] = compare_sets(tokenizers, sets)
+        compared["parallel"], compared["reference"] = merged_parallel(compared["parallel_sets"])
     run_name = "scratch" if t.mode == "scratch" else "extended"
     report = {
         "tokenizer": run_info,  # the tokenizer this run trains with
@@ -153,7 +156,7 @@ def run_tokenizer(cfg: RunConfig) -> dict[str, Any]:
         log.info(f"tokenizer: {lang} validation tokens/char: {cells}")
     for lang, by_tok in compared["parallel"].items():
         cells = ", ".join(f"{name} {s['parity']}" for name, s in by_tok.items())
-        log.info(f"tokenizer: {lang} parity vs {compared['reference']}: {cells}")
+        log.info(f"tokenizer: {lang} parity vs {compared['reference']} ({next(iter(by_tok.values()))['set']}): {cells}")
     record_stage(cfg, "tokenizer", inputs=[*train_files] + ([base.path] if base else []),
                  outputs=[*outputs, json_path, md_path, png_path], started=started,
                  extra={"summary": report["validation"]})

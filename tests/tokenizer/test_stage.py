@@ -92,6 +92,10 @@ def test_scratch_mode_is_the_default(tmp_path: Path, khmer_split) -> None:
     ({"script_coverage": {"Khmer": 1.0}}, "unknown script 'Khmer'"),
     ({"special_tokens": ["<x>"], "user_defined_symbols": ["<x>"]}, "both"),
     ({"report": {"parallel": {"path": "p.jsonl"}}}, "'{lang}'"),
+    ({"report": {"parallel": [{"name": "p", "path": "p_{lang}.txt"}, {"name": "p", "path": "q_{lang}.txt"}]}},
+     r"set names must be unique \(p repeated\)"),
+    ({"report": {"parallel": [{"name": "p", "format": "text", "path": "p.txt"}]}}, r"parallel\[0\]: 'path' must contain"),
+    ({"report": {"parallel": {"format": "hf"}}}, "format 'hf' needs a 'dataset'"),
     ({"lang_alpha": 2}, "tokenizer.lang_alpha"),
 ])
 def test_config_errors_name_the_key(tmp_path: Path, tokenizer: dict, message: str) -> None:
