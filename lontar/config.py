@@ -508,7 +508,8 @@ class TrainDatasetConfig(_Strict):
     hub id or local directory, with `config`, `split`, `revision`, and its `license` declared):
     `messages` records ([{role, content}, ...]), `sharegpt` records (`conversations`: [{from, value}, ...])
     or alpaca records (instruction, input, output), rendered with `train.chat_template`; `columns` maps
-    those keys to a data set's own column names (`{instruction: inputs, output: targets}` for Aya). The
+    those keys to a data set's own columns (`{instruction: inputs, output: targets}` for Aya; dotted
+    paths, or a list of them joined by newlines, for nested records). The
     loss covers the assistant replies only. A record that does not fit is set aside with its reason.
     """
 
@@ -520,7 +521,8 @@ class TrainDatasetConfig(_Strict):
     revision: str | None = None
     license: str | None = None  # required with `dataset`: the card states it
     origin: str | None = None
-    columns: dict[str, str] = Field(default_factory=dict)  # lontar's record key -> the data set's column
+    # lontar's record key -> the data set's column (or dotted path, or a list of them joined by newlines)
+    columns: dict[str, str | list[str]] = Field(default_factory=dict)
     format: Literal["auto", "messages", "sharegpt", "alpaca"] = "auto"
     text_field: str = "text"
     weight: float = Field(1.0, gt=0, allow_inf_nan=False)

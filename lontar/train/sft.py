@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lontar.errors import LontarError, MissingInput
+from lontar.fields import get_field
 from lontar.train.packing import Segment
 from lontar.records import expand_glob
 
@@ -76,11 +77,18 @@ def read_hub_records(dataset: str, config: str | None = None, split: str = "trai
         yield label, i + 1, row, json.dumps(row, ensure_ascii=False, default=str)
 
 
-def renamed(record: Any, columns: dict[str, str]) -> Any:
-    """A record with lontar's keys read from the data set's own columns (`{instruction: inputs}`)."""
+def renamed(record: Any, columns: dict[str, str | list[str]]) -> Any:
+    """A record with lontar's keys read from the data set's own columns: a column name or dotted path
+    (`{instruction: inputs}`, `{output: label}`), or a list of them joined by newlines
+    (`{instruction: [prompts.0.question, prompts.0.option_a]}`). A key whose column is missing stays unset."""
     if not columns or not isinstance(record, dict):
         return record
-    return {**record, **{key: record[col] for key, col in columns.items() if col in record}}
+    out = dict(record)
+    for key, cols in columns.items():
+        parts = [get_field(record, c) for c in ([cols] if isinstance(cols, str) else cols)]
+        if all(isinstance(p, str) for p in parts):
+            out[key] = "\n".join(parts)
+    return out
 
 
 SHAREGPT_ROLES = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
@@ -226,7 +234,7 @@ def chat_segment(tokenizer: Any, messages: list[dict[str, str]]) -> Segment:
 
 def chat_segments(tokenizer: Any, pattern: str | Iterable[tuple[str, int, Any, str]], fmt: str = "auto",
                   limit: int | None = None, block_size: int | None = None,
-                  rejected: list[dict[str, Any]] | None = None, columns: dict[str, str] | None = None
+                  rejected: list[dict[str, Any]] | None = None, columns: dict[str, str | list[str]] | None = None
                   ) -> Iterator[Segment]:
     """Segments of the usable records (`pattern`: a jsonl glob, or records from `read_hub_records`); the
     others go to `rejected` ({file, line, reason, raw}) or, when it is None, raise `ChatFormatError` naming
