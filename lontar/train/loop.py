@@ -218,7 +218,9 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
     pi = int(saved.get("phase_index", 0)) if resume_from is not None else 0
     if pi >= len(phases):
         raise ResumeError(f"--resume: {resume_from} is in phase {pi + 1}, this config has {len(phases)}")
-    data = build_train_data(phases[pi].cfg, tokenizer, world)
+    # Every phase's data read now, so a bad chat file of a later phase fails before the first step.
+    built = {i: build_train_data(phases[i].cfg, tokenizer, world) for i in range(pi, len(phases))}
+    data = built[pi]
     max_steps = phase_steps(phases[pi], data)
     val = build_validation(cfg, tokenizer)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -313,7 +315,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
         phase = phases[pi]
         pt = phase.cfg.train
         if fresh_phase:  # a new phase: its data, a fresh optimizer state, its own warmup and decay
-            data = build_train_data(phase.cfg, tokenizer, world)
+            data = built[pi]
             max_steps = phase_steps(phase, data)
             raw_optimizer.state.clear()  # the torch AdamW under accelerate's (or DeepSpeed's) wrapper
             scheduler = start_schedule(raw_optimizer, pt, max_steps)

@@ -35,6 +35,47 @@ def test_recipe_hub_sources_match_their_dataset_cards(path):
         assert src.text_field in card["fields"], f"{path.name}: {src.dataset} has no field {src.text_field}"
         assert src.license == card["license"], f"{path.name}: {src.dataset} licence {src.license} != {card['license']}"
         assert src.origin and src.dataset in src.origin
+    # instruction sets of the training phases, read from the hub
+    for ds in cfg.train.all_datasets():
+        if not ds.dataset:
+            continue
+        card = FIXTURE.get(ds.dataset)
+        assert card is not None, f"{path.name}: {ds.dataset} has no schema in the fixtures"
+        assert ds.config in card["configs"], f"{path.name}: {ds.dataset} has no config {ds.config}"
+        assert ds.split in card["splits"], f"{path.name}: {ds.dataset} has no split {ds.split}"
+        columns = [c for cols in ds.columns.values() for c in ([cols] if isinstance(cols, str) else cols)]
+        assert columns and all(c.split(".")[0] in card["fields"] for c in columns), (path.name, ds.dataset, columns)
+        assert ds.license == card["license"] and ds.origin and ds.dataset in ds.origin, (path.name, ds.dataset)
+    # parity sets read from the hub: a config per language, filled from the language registry
+    for pset in cfg.tokenizer.report.parallel_sets():
+        assert pset.kind == "hf", f"{path.name}: a GPU recipe's parity set comes from the hub, not a local path"
+        card = FIXTURE.get(pset.dataset)
+        assert card is not None, f"{path.name}: {pset.dataset} has no schema in the fixtures"
+        for lang in pset.langs:
+            info = LANGS[lang]
+            config = pset.config.format(lang=lang, flores=info.flores, iso3=info.iso639_3)
+            assert config in card["configs"], f"{path.name}: {pset.dataset} has no config {config}"
+        assert pset.split in card["splits"] and set(pset.text_fields) <= set(card["fields"]), (path.name, pset.name)
+        assert pset.license == card["license"], (path.name, pset.name)
+
+
+@pytest.mark.parametrize("code", ["km", "sea-multi"])
+def test_the_seed_recipes_pretrain_then_instruction_tune(code):
+    cfg = load_config(REPO / "configs" / f"{code}.yaml")
+    cpt, sft = cfg.train.phases
+    assert (cpt.name, sft.name) == ("cpt", "sft")
+    assert {d.type for d in cpt.datasets} == {"corpus"} and {d.type for d in sft.datasets} == {"chat"}
+    assert cfg.train.chat_template == "qwen"  # the base's own turn markers
+    langs = {d.lang for d in sft.datasets}
+    assert langs == ({"km"} if code == "km" else set(SEA) - {"ms"} | {"en"})  # Malay: no confirmed Aya config
+
+
+@pytest.mark.parametrize("code", ["km", "lo", "th", "sea-multi"])
+def test_parity_against_english_is_measured_for_the_recipe_languages(code):
+    cfg = load_config(REPO / "configs" / f"{code}.yaml")
+    (pset,) = cfg.tokenizer.report.parallel_sets()
+    assert pset.reference == "en" and pset.dataset == "openlanguagedata/flores_plus" and pset.split == "devtest"
+    assert set(pset.langs) == ({"en", code} if code != "sea-multi" else set(SEA) | {"en"})
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)

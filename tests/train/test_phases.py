@@ -121,3 +121,16 @@ def test_the_phases_are_part_of_the_config_hash_and_the_resume_key(tmp_path):
     ca = load_config(write_config(tmp_path / "a.yaml", {**base, "train": {"phases": a}}))
     cb = load_config(write_config(tmp_path / "b.yaml", {**base, "train": {"phases": b}}))
     assert ca.hash() != cb.hash() and resume_key(ca) != resume_key(cb)
+
+
+def test_a_bad_chat_file_of_the_second_phase_fails_before_the_first_step(tiny_config, tmp_path):
+    from lontar.errors import DataError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no turns here"}\n', encoding="utf-8")
+    phases = [{"name": "cpt", "max_steps": 50, "datasets": [{"type": "corpus"}]},
+              {"name": "sft", "max_steps": 2, "datasets": [{"type": "chat", "path": str(bad)}]}]
+    cfg = load_config(tiny_config("bad", {"phases": phases}))
+    with pytest.raises(DataError, match="no usable record"):
+        run_train(cfg)
+    assert not (cfg.run_dir / "logs" / "train_log.jsonl").exists()  # not one step of the first phase ran
