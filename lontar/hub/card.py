@@ -20,8 +20,9 @@ def hub_id(name: str | None) -> str | None:
 
 
 def card_datasets(cfg: RunConfig) -> list[str]:
-    """Hub ids of the training data: the config's hf sources and `publish.datasets`."""
+    """Hub ids of the training data: the config's hf sources, hub chat sets of every phase, and `publish.datasets`."""
     ids = [s.dataset for s in cfg.corpus.sources if s.type == "hf" and s.dataset and hub_id(s.dataset)]
+    ids += [d.dataset for d in cfg.train.all_datasets() if d.dataset and hub_id(d.dataset)]
     return list(dict.fromkeys([*ids, *cfg.publish.datasets]))
 
 

@@ -68,6 +68,9 @@ def test_the_seed_recipes_pretrain_then_instruction_tune(code):
     assert cfg.train.chat_template == "qwen"  # the base's own turn markers
     langs = {d.lang for d in sft.datasets}
     assert langs == ({"km"} if code == "km" else set(SEA) - {"ms"} | {"en"})  # Malay: no confirmed Aya config
+    from lontar.hub.card import card_datasets
+
+    assert "CohereLabs/aya_collection_language_split" in card_datasets(cfg)  # the card's hub metadata names it
 
 
 @pytest.mark.parametrize("code", ["km", "lo", "th", "sea-multi"])
