@@ -134,3 +134,40 @@ def test_a_bad_chat_file_of_the_second_phase_fails_before_the_first_step(tiny_co
     with pytest.raises(DataError, match="no usable record"):
         run_train(cfg)
     assert not (cfg.run_dir / "logs" / "train_log.jsonl").exists()  # not one step of the first phase ran
+
+
+@pytest.mark.slow
+def test_two_processes_run_the_phases_as_one_does(tiny_config, tmp_path):
+    """Under `accelerate launch` (DDP, 2 CPU processes) the phase switch (data, optimizer state, schedule)
+    gives the same losses and adapter as one process with the same global batch."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    from tests.conftest import REPO
+    from tests.train.test_distributed import free_port
+
+    phases = [{"name": "cpt", "max_steps": 3, "datasets": [{"type": "corpus"}]},
+              {"name": "sft", "max_steps": 3, "lr": 1e-3, "warmup_steps": 1,
+               "datasets": [{"type": "chat", "path": str(_chat(tmp_path)), "name": "chat"}]}]
+    one = run_train(load_config(tiny_config("one", {"phases": phases, "micro_batch_size": 4})))
+    path = tiny_config("two", {"phases": phases, "micro_batch_size": 1, "gradient_accumulation_steps": 2})
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("accelerate")), "launch", "--config_file",
+         str(REPO / "configs" / "accelerate" / "ddp.yaml"), "--num_processes", "2", "--main_process_port",
+         str(free_port()), "--num_cpu_threads_per_process", "1", "-m", "lontar.cli", "train", "--config", str(path)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("train: phase 2/2 'sft'") == 1  # said once, by the main process
+    run_dir = load_config(path).run_dir
+    two = [json.loads(x) for x in (run_dir / "logs" / "train_log.jsonl").read_text().splitlines()]
+    assert [(h["phase"], h["step"]) for h in two] == [(h["phase"], h["step"]) for h in one["history"]]
+    for a, b in zip(one["history"], two):
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-5) and b["lr"] == pytest.approx(a["lr"]), (a, b)
+    got = load_file(run_dir / "adapter" / "adapter_model.safetensors")
+    want = load_file(one["adapter_dir"] / "adapter_model.safetensors")
+    for name in want:
+        torch.testing.assert_close(got[name], want[name], rtol=1e-4, atol=1e-5)
