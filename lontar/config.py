@@ -521,6 +521,7 @@ class TrainDatasetConfig(_Strict):
     revision: str | None = None
     license: str | None = None  # required with `dataset`: the card states it
     origin: str | None = None
+    notes: str | None = None  # what the card should say of it (a stand-in, usage conditions, known issues)
     # lontar's record key -> the data set's column (or dotted path, or a list of them joined by newlines)
     columns: dict[str, str | list[str]] = Field(default_factory=dict)
     format: Literal["auto", "messages", "sharegpt", "alpaca"] = "auto"

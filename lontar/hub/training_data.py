@@ -68,7 +68,8 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
             pin = f"revision {d.revision}" if d.revision else "no revision pinned (the hub's latest at training time)"
             out.append({"name": name, "type": d.type, "weight": d.weight, "files": [], "phase": phase,
                         "dataset": d.dataset, "license": d.license,
-                        "note": f"{name}: the hub data set {d.location}, {pin}; licence {d.license}."})
+                        "note": f"{name}: the hub data set {d.location}, {pin}; licence {d.license}."
+                                + (f" {d.notes}" if d.notes else "")})
             continue
         if d.path:
             paths = [Path(p) for p in sorted(expand_glob(d.path))]
@@ -88,6 +89,8 @@ def training_data(cfg: RunConfig, manifest: dict[str, Any]) -> list[dict[str, An
                     "changed since training.")
         if not paths:
             note = f"{name}: no file matches any more; it is not hashed."
+        if d.notes:  # the config's own word on it (e.g. a stand-in for real instruction data)
+            note = f"{note} {d.notes}" if note else f"{name}: {d.notes}"
         out.append({"name": name, "type": d.type, "weight": d.weight, "files": files, "note": note, "phase": phase})
     return out
 

@@ -50,6 +50,7 @@ def test_tiny_recipe_runs_every_stage_in_its_own_language(code, tmp_path, monkey
     assert str(tmp_path) not in card and str(REPO) not in card  # no machine paths published
     if code in ("km", "sea-multi"):
         _check_phases(run, config, code)
+        assert "Trained in 2 phases" in card and "A stand-in for instruction data" in card  # declared as such
     if code in ("km", "lo", "th"):  # parity against English on the repository's parallel prose
         report = json.loads((run / "tokenizer_report.json").read_text(encoding="utf-8"))
         assert report["compare"]["parallel"]["en"]["scratch"]["parity"] == 1.0
