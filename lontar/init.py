@@ -40,9 +40,14 @@ def _relative_to(tree: dict[str, Any], folder: Path) -> dict[str, Any]:
     for key in ("data_dirs", "dataset_dirs"):
         if isinstance(ev.get(key), dict):
             ev[key] = {k: rel(v) for k, v in ev[key].items()}
-    for src in (tree.get("corpus") or {}).get("sources") or []:
-        if isinstance(src, dict) and "path" in src:
-            src["path"] = rel(src["path"])
+    train = tree.get("train") or {}
+    report = ((tree.get("tokenizer") or {}).get("report") or {}).get("parallel")
+    items = [*((tree.get("corpus") or {}).get("sources") or []), *(train.get("datasets") or []),
+             *(d for p in train.get("phases") or [] if isinstance(p, dict) for d in p.get("datasets") or []),
+             *([report] if isinstance(report, dict) else report or [])]
+    for item in items:
+        if isinstance(item, dict) and "path" in item:
+            item["path"] = rel(item["path"])
     return tree
 
 

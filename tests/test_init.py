@@ -31,3 +31,19 @@ def test_init_refuses_to_overwrite_and_unknown_languages(tmp_path, monkeypatch, 
     assert main(["init", "--lang", "th", "--tiny", "--out", "sub/mine.yaml", "--name", "mine"]) == 0
     cfg = load_config(tmp_path / "sub" / "mine.yaml")
     assert cfg.name == "mine" and cfg.model.architecture and cfg.corpus.sources[0].path.endswith("th.txt")
+
+
+def test_init_tiny_khmer_keeps_its_phases_and_parity_set_with_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--lang", "km", "--tiny", "--out", "sub/km.yaml"]) == 0
+    import os
+
+    import yaml
+
+    raw = yaml.safe_load((tmp_path / "sub" / "km.yaml").read_text(encoding="utf-8"))
+    written = [raw["train"]["phases"][1]["datasets"][0]["path"], raw["tokenizer"]["report"]["parallel"][0]["path"]]
+    assert not [p for p in written if os.path.isabs(p)], written  # relative to the new file, as sources are
+    cfg, recipe = load_config(tmp_path / "sub" / "km.yaml"), load_config(recipe_path("km", tiny=True))
+    assert [p.name for p in cfg.train.phases] == ["cpt", "sft"]
+    assert cfg.train.phases[1].datasets[0].path == recipe.train.phases[1].datasets[0].path
+    assert cfg.tokenizer.report.parallel[0].path == recipe.tokenizer.report.parallel[0].path
