@@ -235,6 +235,14 @@ def _tokenizer_md(report: dict[str, Any]) -> list[str]:
     for lang, by_tok in per_lang.items():
         lines += [f"| {lang} validation | {name} | {v['tokens_per_char']} | {v['bytes_per_token']} | "
                   f"{v['byte_fallback_rate']:.4%} |" for name, v in by_tok.items()]
+    parallel = report.get("compare", {}).get("parallel") or {}
+    if parallel:  # what the same content costs in each language, against the reference (English)
+        ref = report["compare"].get("reference", "en")
+        lines += ["", f"Parity against {ref} on parallel text (tokens for the same content; 1.0 costs what {ref} "
+                  "costs):", "", "| lang | parallel set | tokenizer | parity | tokens/char |", "|---|---|---|---:|---:|"]
+        for lang, by_tok in parallel.items():
+            lines += [f"| {lang} | {v.get('set', '-')} | {name} | {v['parity']} | {v['tokens_per_char']} |"
+                      for name, v in by_tok.items()]
     return lines + ["", "The full report is `tokenizer_report.json`.", ""]
 
 

@@ -111,5 +111,7 @@ def _check_mixture_and_parity(run, data_card):
         stats = parallel[lang]["scratch"]
         assert stats["set"] == ("prose" if lang in ("km", "lo", "th") else "global_mmlu_lite"), (lang, stats)
         assert 0.3 < stats["parity"] < 5.0 and stats["tokens_per_en_word"] > 0, (lang, stats)
+    card = (run / "publish" / "README.md").read_text(encoding="utf-8")
+    assert all(f"| {lang} | {parallel[lang]['scratch']['set']} | scratch |" in card for lang in SEA)  # and on the card
     md = (run / "tokenizer_report.md").read_text(encoding="utf-8")
     assert "## Parity against en, every language" in md and all(f"| {lang} |" in md for lang in SEA)
