@@ -7,6 +7,10 @@ micro-batches, give the same gradients; then clipping, a NaN/inf guard, AdamW, w
 linear decay. Around it: validation loss and bits per byte every N steps, jsonl logs and the
 experiment trackers (`lontar.train.trackers`), log lines from the main process only, a progress bar
 with tokens/s and MFU, atomic checkpoints every N steps and exact resume.
+
+`train.phases` (continued pre-training, then instruction tuning) run one after another through the
+same loop on the same adapter: each phase brings its data, a fresh AdamW state and its own schedule;
+the step counter runs on across phases, and a checkpoint says which phase it is in and how far.
 """
 
 from __future__ import annotations

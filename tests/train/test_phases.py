@@ -78,7 +78,11 @@ def test_resume_in_phase_two_does_not_redo_phase_one(tiny_config, tmp_path, caps
     assert state["phase_index"] == (1 if at > CPT else 0) and len(state["phases"]) == 1
     assert "phase 1/2 'cpt'" in capsys.readouterr().out
 
-    resumed = run_train(cfg, resume=str(cfg.run_dir / "checkpoints" / f"step-{at}"))
+    import shutil
+
+    for later in [p for p in checkpoints(cfg.run_dir / "checkpoints") if int(p.name.split("-")[1]) > at]:
+        shutil.rmtree(later)  # as if the run had died after step `at`: --resume takes the newest left
+    resumed = run_train(cfg, resume=True)
     out = capsys.readouterr().out
     assert "phase 1/2 'cpt'" not in out  # phase 1 was not run again
     assert "resumed from" in out and f"at step {at}" in out
