@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_serializer, model_validator
 
 from lontar import safe_yaml
 from lontar.errors import ConfigError  # re-exported: callers import it from here too
@@ -640,6 +640,15 @@ class TrainConfig(_Strict):
         if twice:
             raise ValueError(f"train.phases: phase names must be unique ({', '.join(twice)} repeated)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _phases_replace_datasets(self, handler: Any) -> Any:
+        """A phased config written out (the resolved config, the card) has no `train.datasets`: it would be
+        refused when loaded back, and it is not what the run trained on."""
+        data = handler(self)
+        if self.phases and isinstance(data, dict):
+            data.pop("datasets", None)
+        return data
 
     def all_datasets(self) -> list[TrainDatasetConfig]:
         """Every data set the run trains on, over all phases."""

@@ -175,3 +175,16 @@ def test_two_processes_run_the_phases_as_one_does(tiny_config, tmp_path):
     want = load_file(one["adapter_dir"] / "adapter_model.safetensors")
     for name in want:
         torch.testing.assert_close(got[name], want[name], rtol=1e-4, atol=1e-5)
+
+
+def test_a_phased_config_written_out_loads_back(tmp_path):
+    """The resolved config a run saves (and the card prints) has no train.datasets beside the phases."""
+    from lontar.config import save_resolved
+
+    base = {"name": "x", "model": {"architecture": {"model_type": "llama"}}}
+    cfg = load_config(write_config(tmp_path / "a.yaml", {**base, "train": {"phases": [
+        {"name": "cpt", "max_steps": 2, "datasets": [{"type": "corpus"}]}]}}))
+    assert "datasets" not in cfg.to_dict()["train"]
+    save_resolved(cfg, tmp_path / "resolved.yaml")
+    again = load_config(tmp_path / "resolved.yaml")
+    assert again.hash() == cfg.hash() and [p.name for p in again.train.phases] == ["cpt"]
