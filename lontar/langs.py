@@ -166,7 +166,8 @@ LANGS: Mapping[str, Lang] = MappingProxyType(
             Lang("lo", "Lao", "lao", "Laoo", LAO, False, "lao_Laoo", "lao_Laoo",
                  normalizer="lontar.text.thai_lao:normalize_lao", segmenter=_SYL + "lao_syllables", region="LA",
                  unit="syllable", units_per_en_word=2.25, unit_chars=2.05, lid="script",
-                 digits="໐໑໒໓໔໕໖໗໘໙", sentence_end=".!?ໆ",
+                 # ໆ (U+0EC6) repeats the word before it; it never ends a sentence
+                 digits="໐໑໒໓໔໕໖໗໘໙", sentence_end=".!?",
                  stop_words=_words("ແລະ ຂອງ ທີ່ ໃນ ເປັນ ໄດ້ ມີ ບໍ່ ຈະ ໃຫ້"),
                  nav_phrases=("ອ່ານຕໍ່", "ອ່ານເພີ່ມເຕີມ", "ບົດຕໍ່ໄປ", "ຂ່າວທີ່ກ່ຽວຂ້ອງ")),
             Lang("my", "Burmese", "mya", "Mymr", MYANMAR, False, "mya_Mymr", "mya_Mymr",

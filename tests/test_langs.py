@@ -170,3 +170,10 @@ def test_khmer_repetition_limits_sit_on_its_own_n_gram_sizes():
     limits = km.quality_defaults()["max_dup_ngram_frac"]
     assert sorted(limits) == scaled and isinstance(limits, dict)
     assert all(limit >= 0.1 for limit in limits.values())
+
+
+def test_lao_repetition_mark_is_not_a_sentence_end():
+    """ໆ doubles the word before it (ດີໆ, "very good"): splitting there cuts a Lao sentence in two."""
+    from lontar.langs import get_lang
+
+    assert "\u0ec6" not in get_lang("lo").sentence_end and "." in get_lang("lo").sentence_end
