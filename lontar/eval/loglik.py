@@ -21,14 +21,15 @@ context pass per distinct cut.
   lm-evaluation-harness does (identical sequences, e.g. one-token answers, are run once).
 
 Both compute logits only at the positions that are scored (`logits_to_keep` as a boolean mask), never
-over the whole context and the full vocabulary, take log-probabilities as logit minus a chunked
-log-sum-exp (no full log-softmax written out), and pad on the right without an attention mask where
+over the whole context and the full vocabulary, take log-probabilities as logit minus a log-sum-exp
+combined from cache-sized tiles of the logits (no full log-softmax written out), and pad on the right without an attention mask where
 the causal mask is exact (SDPA's fast causal path). `benchmarks/eval_throughput.py` and
 `benchmarks/eval_end_to_end.py` measure both against lm-evaluation-harness.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -80,44 +81,88 @@ FUSED_HEAD_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "ge
 
 
 class _Scores:
-    """Next-token scores at the kept positions, row-major: per row the log-sum-exp over the vocabulary,
-    the argmax, and the logits of the tokens asked for (`wanted`), so log p(t) = logit[t] - logsumexp.
-    Rows are processed in chunks whose logits stay in cache; the full log-softmax is never written out,
-    and with a fused head (`head`) neither are the logits."""
+    """Next-token log-probabilities at the kept positions, row-major: per row those of the tokens asked
+    for (`wanted`), and the token among them that is the row's argmax (lm-eval's greedy test), if any.
 
-    CHUNK = 16  # rows per step: 16 x vocab floats stay in cache
+    The logits are visited in tiles of rows x vocabulary slices small enough to stay in cache while the
+    tile is reduced: each tile gives its log-sum-exp (through the fused log-softmax kernel, cheaper on CPU
+    than separate max and exp passes), its maximum and the wanted logits that fall in it; the row's
+    log-sum-exp combines the tiles'. With a fused head (`head`) a tile's logits are computed for that tile
+    only, so neither the full log-softmax nor the full logits are ever written out. The greedy test needs
+    no argmax pass: a wanted token is the argmax when it is the first maximum of its tile and its tile is
+    the first to reach the row's maximum."""
+
+    # CPU: a 128 x 2048 float tile (1 MiB) stays in L2; an accelerator takes whole rows, fewer launches.
+    TILE_ROWS, TILE_VOCAB = 128, 2048
+    ACCELERATOR_LOGITS = 1 << 24
 
     def __init__(self, rows: torch.Tensor, wanted: Sequence[Sequence[int]], head: Any = None, softcap: float | None = None):
         n = rows.shape[0]
-        self.lse = torch.empty(n)
-        self.best = torch.empty(n, dtype=torch.long)
-        self.picked: list[dict[int, float]] = []
-        for i in range(0, n, self.CHUNK):
-            block = rows[i: i + self.CHUNK]
-            if head is not None:
-                block = torch.nn.functional.linear(block, head.weight, head.bias)
-                if softcap:
-                    block = torch.tanh(block / softcap) * softcap
-            block = block.float()
-            top, best = block.max(dim=-1)  # one pass gives the max (for stability) and the argmax
-            self.lse[i: i + len(block)] = ((block - top[:, None]).exp_().sum(-1).log_() + top).cpu()
-            self.best[i: i + len(block)] = best.cpu()
-            r_idx = [r for r in range(len(block)) for _ in wanted[i + r]]
-            c_idx = [t for r in range(len(block)) for t in wanted[i + r]]
-            vals = block[torch.tensor(r_idx, dtype=torch.long, device=block.device),
-                         torch.tensor(c_idx, dtype=torch.long, device=block.device)].tolist() if r_idx else []
+        dev = rows.device
+        vocab = head.weight.shape[0] if head is not None else rows.shape[-1]
+        if dev.type == "cpu":
+            tile_rows, tile_vocab = self.TILE_ROWS, self.TILE_VOCAB
+        else:
+            tile_rows, tile_vocab = max(1, self.ACCELERATOR_LOGITS // vocab), vocab
+        n_tiles = -(-vocab // tile_vocab)
+        counts = [len(w) for w in wanted]
+        tokens = [t for w in wanted for t in w]
+        starts = [0]
+        for c in counts:
+            starts.append(starts[-1] + c)
+        row_of = torch.repeat_interleave(torch.arange(n), torch.tensor(counts, dtype=torch.long)).to(dev)
+        tok = torch.tensor(tokens, dtype=torch.long, device=dev)
+        tile_of = tok // tile_vocab
+        picked = torch.empty(len(tokens), device=dev)
+        first_in_tile = torch.zeros(len(tokens), dtype=torch.bool, device=dev)
+        lse = torch.empty(n, device=dev)
+        tile_max = torch.empty(n, n_tiles, device=dev)
+        for i in range(0, n, tile_rows):
+            x = rows[i: i + tile_rows]
+            m = len(x)
+            e0, e1 = starts[i], starts[i + m]
+            order = (torch.argsort(tile_of[e0:e1], stable=True) + e0).tolist() if e1 > e0 else []
+            per_tile = torch.bincount(tile_of[e0:e1], minlength=n_tiles).tolist() if e1 > e0 else [0] * n_tiles
+            part_lse = torch.empty(m, n_tiles, device=dev)
             at = 0
-            for r in range(len(block)):
-                k = len(wanted[i + r])
-                self.picked.append(dict(zip(wanted[i + r], vals[at: at + k])))
-                at += k
+            for j in range(n_tiles):
+                v0, v1 = j * tile_vocab, min(vocab, (j + 1) * tile_vocab)
+                if head is not None:
+                    z = torch.nn.functional.linear(x, head.weight[v0:v1], None if head.bias is None else head.bias[v0:v1])
+                else:
+                    z = x[:, v0:v1]
+                if softcap:
+                    z = torch.tanh(z / softcap) * softcap
+                z = z.float()
+                top = z.amax(dim=-1)
+                # the log-softmax's maximum is -log(sum(exp(z - top))): the tile's log-sum-exp less its maximum
+                part_lse[:, j] = torch.where(top == -math.inf, top, top - torch.log_softmax(z, dim=-1).amax(dim=-1))
+                tile_max[i: i + m, j] = top
+                k = per_tile[j]
+                if k:
+                    e = torch.tensor(order[at: at + k], dtype=torch.long, device=dev)
+                    r, c = row_of[e] - i, tok[e] - v0
+                    val = z[r, c]
+                    picked[e] = val
+                    hit = val >= top[r]
+                    if bool(hit.any()):  # the first maximum of the tile (argmax's tie rule: first index)
+                        first_in_tile[e[hit]] = z[r[hit]].argmax(dim=-1) == c[hit]
+                    at += k
+            lse[i: i + m] = torch.logsumexp(part_lse, dim=1)
+        row_max = tile_max.amax(dim=1)
+        first_tile = (tile_max == row_max[:, None]).to(torch.uint8).argmax(dim=1)
+        greedy = first_in_tile & (tile_of == first_tile[row_of])
+        logp = (picked - lse[row_of]).tolist()
+        self.best: list[int] = [-1] * n  # the wanted token that is the row's argmax, else -1
+        for e in greedy.nonzero().flatten().tolist():
+            self.best[int(row_of[e])] = tokens[e]
+        self.picked: list[dict[int, float]] = [dict(zip(wanted[r], logp[starts[r]: starts[r + 1]])) for r in range(n)]
 
     def span(self, start: int, targets: Sequence[int]) -> tuple[float, bool]:
         """Summed log-probability of `targets` at rows start.. and whether each is the argmax."""
-        total = torch.tensor([self.picked[start + k][t] for k, t in enumerate(targets)], dtype=torch.float32)
-        total = total - self.lse[start: start + len(targets)]
-        greedy = all(int(self.best[start + k]) == t for k, t in enumerate(targets))
-        return float(total.sum()), greedy
+        total = sum(self.picked[start + k][t] for k, t in enumerate(targets))
+        greedy = all(self.best[start + k] == t for k, t in enumerate(targets))
+        return float(total), greedy
 
 
 def _fused_head(model: Any) -> tuple[Any, Any, float | None] | None:

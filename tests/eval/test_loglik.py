@@ -134,3 +134,73 @@ def test_encode_pair_moves_trailing_space_to_the_continuation(tok):
     assert tok.decode(ctx, skip_special_tokens=True) == "Answer:"
     assert tok.decode(cont) == " A"
     assert ctx[0] == tok.bos_token_id
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("softcap", [None, 3.0])
+def test_tiled_scores_equal_the_full_log_softmax_and_its_argmax(monkeypatch, fused, softcap):
+    """Tiles smaller than the vocabulary and the rows (sizes that do not divide them), and exact ties.
+    Small integer weights and inputs make every logit exact whatever the matmul's summation order, so
+    duplicated head rows tie exactly, in different tiles and within one; argmax takes the first index,
+    so only the first of each tied pair is greedy. (A soft-cap's tanh may round one element differently
+    in a vectorised and a scalar tail, so there the ties are left out.)"""
+    from lontar.eval.loglik import _Scores
+
+    monkeypatch.setattr(_Scores, "TILE_ROWS", 3)
+    monkeypatch.setattr(_Scores, "TILE_VOCAB", 7)
+    gen = torch.Generator().manual_seed(0)
+    vocab, hidden, n = 50, 8, 11
+    head = torch.nn.Linear(hidden, vocab, bias=True)
+    rows = torch.randint(-3, 4, (n, hidden), generator=gen).float()
+    with torch.no_grad():
+        head.weight.copy_(torch.randint(-3, 4, (vocab, hidden), generator=gen).float())
+        head.bias.copy_(torch.randint(-3, 4, (vocab,), generator=gen).float())
+
+    def full_logits():
+        z = head(rows)
+        return torch.tanh(z / softcap) * softcap if softcap else z
+
+    with torch.no_grad():
+        if softcap is None:  # each row's argmax token duplicated in a later tile and right after it
+            top = full_logits().argmax(-1)
+            for r in range(n):
+                t = int(top[r])
+                for dup in {(t + 20) % vocab, min(t + 1, vocab - 1)} - {t}:
+                    head.weight[dup] = head.weight[t]
+                    head.bias[dup] = head.bias[t]
+        logits = full_logits()
+    logp = torch.log_softmax(logits, -1)
+    best = logp.argmax(-1)
+    if softcap is None:  # a duplicate can overwrite another row's argmax token, so not every row ties
+        assert sum(int((logits[r] == logits[r].max()).sum()) > 1 for r in range(n)) >= n // 2
+    wanted = [sorted({int(best[r]), (int(best[r]) + 20) % vocab, min(int(best[r]) + 1, vocab - 1), r % vocab, 49})
+              for r in range(n)]
+    wanted[4] = []  # a row asked nothing (a single-token continuation's context row)
+    with torch.no_grad():
+        got = _Scores(rows, wanted, head, softcap) if fused else _Scores(logits, wanted)
+    for r in range(n):
+        for t in wanted[r]:
+            ll, greedy = got.span(r, [t])
+            assert ll == pytest.approx(float(logp[r, t]), abs=1e-5)
+            assert greedy == (t == int(best[r])), (r, t)
+
+
+def test_a_continuation_the_model_would_generate_is_greedy(model, tok, monkeypatch):
+    """The greedy flag on real continuations, through the scorer, with tiles smaller than the vocabulary:
+    the model's own greedy tokens, and the same with the last one changed."""
+    from lontar.eval.loglik import _Scores
+
+    monkeypatch.setattr(_Scores, "TILE_VOCAB", 100)
+    ids = encode_pair(tok, "ខ្មែរ abc", " x")[0]
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), max_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id)
+    own = out[0, len(ids):].tolist()
+    other = own[:-1] + [own[-1] + 1]
+    for strategy in ("kv_cache", "flat"):
+        got = LoglikScorer(model, tok, strategy=strategy, progress=False).score_tokens([[(ids, own), (ids, other)]])[0]
+        for cont, s in zip([own, other], got):
+            with torch.no_grad():
+                logp = torch.log_softmax(model(torch.tensor([ids + cont])).logits[0, len(ids) - 1:-1], -1)
+            assert s.loglik == pytest.approx(float(logp.gather(1, torch.tensor(cont)[:, None]).sum()), abs=2e-4)
+            assert s.greedy == bool((logp.argmax(-1) == torch.tensor(cont)).all())
+        assert got[0].greedy and not got[1].greedy
