@@ -13,7 +13,7 @@ context pass per distinct cut.
 - `kv_cache` (default): one forward pass over each item's context (batched, right padded) returns
   the first continuation token's log-probability from the last context position and the context's KV
   cache; the cache rows are then repeated for the item's choices and only the continuation tokens run
-  through the model (sorted by length, batch_size rows a pass). Contexts that share a prefix that is
+  through the model (sorted by length, at most batch_size rows of similar length a pass). Contexts that share a prefix that is
   most of each (a few-shot block, SEA-HELM's preamble, one Belebele passage asked several questions)
   form families across the whole task: the prefix runs once per family and the members run only their
   own suffixes. Single-token answers (A/B/C/D) need no second pass at all.
@@ -40,6 +40,7 @@ from lontar.errors import InvalidInput
 
 Strategy = Literal["kv_cache", "flat"]
 MIN_SHARED_PREFIX = 16  # tokens: a shorter common prefix is not worth a separate pass
+SAME_PASS_LENGTH = 0.75  # a continuation pass takes rows down to this share of its longest: padding under a quarter
 
 
 @dataclass
@@ -56,23 +57,55 @@ def prefix_token_id(tokenizer: Any) -> int:
 
 def encode(tokenizer: Any, text: str) -> list[int]:
     """The tokenizer's own default for special tokens (as lm-eval), without a second BOS."""
+    return encode_many(tokenizer, [text])[0]
+
+
+def encode_many(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    """`encode` over many texts in as few batched tokenizer calls as there are special-token settings
+    (a fast tokenizer encodes a batch in one call, instead of paying the Python round trip per text)."""
     bos = tokenizer.bos_token
-    add = not (bos and text.startswith(bos))
-    return tokenizer(text, add_special_tokens=add, verbose=False)["input_ids"]
+    out: list[list[int]] = [[] for _ in texts]
+    for add in (True, False):
+        at = [i for i, t in enumerate(texts) if (not (bos and t.startswith(bos))) == add]
+        if at:
+            ids = tokenizer([texts[i] for i in at], add_special_tokens=add, verbose=False)["input_ids"]
+            for i, x in zip(at, ids):
+                out[i] = x
+    return out
 
 
 def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    if context == "":
-        cont = tokenizer(continuation, add_special_tokens=False, verbose=False)["input_ids"]
-        prefix = prefix_token_id(tokenizer)
-        return ([prefix], cont) if not cont or cont[0] != prefix else (cont[:1], cont[1:])
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    whole = encode(tokenizer, context + continuation)
-    ctx = encode(tokenizer, context)
-    return ctx, whole[len(ctx):]
+    return encode_pairs(tokenizer, [(context, [continuation])])[0][0]
+
+
+def encode_pairs(tokenizer: Any, items: Sequence[tuple[str, Sequence[str]]]) -> list[list[tuple[list[int], list[int]]]]:
+    """Per item (context, continuations), each continuation's (context ids, continuation ids); every
+    context encoded once, all texts in batched calls."""
+    texts: list[str] = []
+    bare: list[str] = []  # continuations of an empty context, encoded without special tokens
+    plan: list[tuple[bool, int, list[int]]] = []  # (empty context, context text index or -1, whole text indices)
+    for context, conts in items:
+        if context == "":
+            plan.append((True, -1, list(range(len(bare), len(bare) + len(conts)))))
+            bare.extend(conts)
+            continue
+        n_spaces = len(context) - len(context.rstrip())
+        moved, context = (context[-n_spaces:], context[:-n_spaces]) if n_spaces else ("", context)
+        plan.append((False, len(texts), list(range(len(texts) + 1, len(texts) + 1 + len(conts)))))
+        texts.append(context)
+        texts.extend(context + moved + c for c in conts)
+    ids = encode_many(tokenizer, texts)
+    bare_ids = tokenizer(bare, add_special_tokens=False, verbose=False)["input_ids"] if bare else []
+    prefix = prefix_token_id(tokenizer)
+    out: list[list[tuple[list[int], list[int]]]] = []
+    for empty, c, wholes in plan:
+        if empty:
+            out.append([([prefix], cont) if not cont or cont[0] != prefix else (cont[:1], cont[1:])
+                        for cont in (bare_ids[w] for w in wholes)])
+        else:
+            ctx = ids[c]
+            out.append([(ctx, ids[w][len(ctx):]) for w in wholes])
+    return out
 
 
 # Causal LMs whose logits are exactly `lm_head(last_hidden_state)` (then an optional final soft-cap):
@@ -191,6 +224,19 @@ def _logits(model: Any, keep: torch.Tensor, wanted: Sequence[Sequence[int]], **k
     return _Scores(logits, wanted), out
 
 
+def _length_chunks(lengths: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Passes over rows sorted longest first: at most `size` rows each, and a new pass where a row is
+    shorter than SAME_PASS_LENGTH of the pass's longest, so no pass is mostly padding (answer texts vary
+    several-fold in length; an extra pass costs less than the padding it saves)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for i in range(1, len(lengths) + 1):
+        if i == len(lengths) or i - start >= size or lengths[i] < SAME_PASS_LENGTH * lengths[start]:
+            out.append((start, i))
+            start = i
+    return out
+
+
 def _pad(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
@@ -226,7 +272,7 @@ class LoglikScorer:
         the left until context + continuation fits `max_length + 1` (the last token is never input).
         Choices of different lengths then see different contexts; pairs that still share one context
         share its pass. `Scored.truncated` says which pairs were cut."""
-        encoded = [[encode_pair(self.tokenizer, context, c) for c in conts] for context, conts in items]
+        encoded = encode_pairs(self.tokenizer, items)
         for (context, _), pairs in zip(items, encoded):
             if any(not cont for _, cont in pairs):
                 raise InvalidInput(f"a continuation encodes to no tokens (context ends {context[-40:]!r})")
@@ -388,9 +434,10 @@ class LoglikScorer:
             multi.sort(key=lambda bj: -len(groups[batch[bj[0]]][1][bj[1]]))
             layers = getattr(cache, "layers", None)
             saved = [(layer.keys, layer.values) for layer in layers] if layers is not None else None
-            step = self.batch_size if saved is not None else len(multi)
-            for at0 in range(0, len(multi), step):
-                chunk = multi[at0: at0 + step]
+            lengths = [len(groups[batch[b]][1][j]) for b, j in multi]
+            chunks = _length_chunks(lengths, self.batch_size) if saved is not None else [(0, len(multi))]
+            for at0, at1 in chunks:
+                chunk = multi[at0: at1]
                 rows = torch.tensor([b for b, _ in chunk])
                 if saved is not None:
                     for layer, (k, v) in zip(layers, saved):

@@ -129,6 +129,24 @@ def test_a_continuation_longer_than_the_window_is_refused(tok):
         LoglikScorer(small, tok, progress=False).score([("Q:", [" " + "y" * 20])])
 
 
+def test_batched_encoding_equals_lm_evals_pair_by_pair(model, tok):
+    """Every context encoded once and all texts in batched calls give lm-eval's own `_encode_pair` ids
+    (and its empty-context rule: the continuation after the BOS token), pair by pair."""
+    from lm_eval.models.huggingface import HFLM
+
+    from lontar.eval.loglik import encode_pairs
+
+    lm = HFLM(pretrained=model, tokenizer=tok, batch_size=1, device="cpu")
+    items = [("Q: ខ្មែរ?\nAnswer: ", ["A", " B", "ខ្ម"]), ("", ["ab", "ខ្មែរ"]), (tok.bos_token + "with BOS:", [" x"]),
+             ("no space", [" yes", "no"]), ("  ", [" z"])]
+    got = encode_pairs(tok, items)
+    for (ctx, conts), pairs in zip(items, got):
+        for cont, pair in zip(conts, pairs):
+            want = (([tok.bos_token_id], tok(cont, add_special_tokens=False)["input_ids"]) if ctx == ""
+                    else lm._encode_pair(ctx, cont))
+            assert pair == tuple(map(list, want)), (ctx, cont)
+
+
 def test_encode_pair_moves_trailing_space_to_the_continuation(tok):
     ctx, cont = encode_pair(tok, "Answer: ", "A")
     assert tok.decode(ctx, skip_special_tokens=True) == "Answer:"
