@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from lontar.errors import ConfigError
-from lontar.eval.sources import sha256_file
+from lontar.manifest import sha256_file
 
 
 def _content_key(folder: Path) -> str:

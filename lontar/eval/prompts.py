@@ -119,6 +119,21 @@ def _answer(task: Task, doc: dict[str, Any]) -> str:
     return task.target_text(doc)
 
 
+Shots = dict[int, tuple[str, str]]  # id(example document) -> (its prompt, its answer)
+
+
+def _shot(task: Task, ex: dict[str, Any], memo: Shots | None) -> tuple[str, str]:
+    """An example's prompt and answer, rendered once per `build_instances` call: every item shows the
+    same few examples (first_n), so rendering them per item would repeat k renders for every item."""
+    key = id(ex)
+    if memo is None or key not in memo:
+        value = (task.render_prompt(ex), _answer(task, ex))
+        if memo is None:
+            return value
+        memo[key] = value
+    return memo[key]
+
+
 def _chat(tokenizer: Any, messages: list[dict[str, str]], where: str) -> str:
     if not getattr(tokenizer, "chat_template", None):
         raise ConfigError(f"{where}: eval.prompt_style is 'chat' but the tokenizer has no chat template")
@@ -126,13 +141,13 @@ def _chat(tokenizer: Any, messages: list[dict[str, str]], where: str) -> str:
 
 
 def build_context(task: Task, doc: dict[str, Any], examples: list[dict[str, Any]], style: Style, tokenizer: Any,
-                  seahelm: SeahelmTemplates | None) -> tuple[str, str]:
-    """(context, delimiter before the answer) for one document."""
+                  seahelm: SeahelmTemplates | None, shots: Shots | None = None) -> tuple[str, str]:
+    """(context, delimiter before the answer) for one document; `shots` keeps rendered examples."""
     where = task.file or task.task
     if seahelm is not None:
         turns: list[tuple[str, str]] = []
         for ex in examples:
-            turns += [("user", seahelm.user(ex, where)), ("assistant", seahelm.answer(_answer(task, ex)))]
+            turns += [("user", seahelm.user(ex, where)), ("assistant", seahelm.answer(_shot(task, ex, shots)[1]))]
         turns.append(("user", seahelm.user(doc, where)))
         first = seahelm.preamble.format(answer_tag=seahelm.answer_tag) + "\n\n" + turns[0][1]
         turns[0] = ("user", first.strip())
@@ -146,13 +161,13 @@ def build_context(task: Task, doc: dict[str, Any], examples: list[dict[str, Any]
     if style == "chat":
         messages = [{"role": "system", "content": task.description}] if task.description else []
         for ex in examples:
-            messages += [{"role": "user", "content": task.render_prompt(ex)},
-                         {"role": "assistant", "content": _answer(task, ex)}]
+            ex_prompt, ex_answer = _shot(task, ex, shots)
+            messages += [{"role": "user", "content": ex_prompt}, {"role": "assistant", "content": ex_answer}]
         messages.append({"role": "user", "content": prompt})
         return _chat(tokenizer, messages, where), ""
-    shots = "".join(task.render_prompt(ex) + task.target_delimiter + _answer(task, ex) + task.fewshot.delimiter
-                    for ex in examples)
-    return task.description + shots + prompt, task.target_delimiter
+    block = "".join(p + task.target_delimiter + a + task.fewshot.delimiter
+                    for p, a in (_shot(task, ex, shots) for ex in examples))
+    return task.description + block + prompt, task.target_delimiter
 
 
 def build_instances(task: Task, docs: list[dict[str, Any]], pool: list[dict[str, Any]] | None, *, style: Style,
@@ -160,10 +175,11 @@ def build_instances(task: Task, docs: list[dict[str, Any]], pool: list[dict[str,
     """Instances for the documents at `indices` (all by default), in that order."""
     seahelm = SeahelmTemplates.read(task, ctx) if task.seahelm_prompt else None
     same_pool = pool is docs
+    shots: Shots = {}
     out = []
     for i in indices if indices is not None else range(len(docs)):
         doc = docs[i]
-        context, delim = build_context(task, doc, _examples(task, pool, i, same_pool), style, tokenizer, seahelm)
+        context, delim = build_context(task, doc, _examples(task, pool, i, same_pool), style, tokenizer, seahelm, shots)
         group = task.group(doc)
         if task.output == "multiple_choice":
             choices = task.render_choices(doc)

@@ -32,7 +32,8 @@ def _pairs(items: Sequence[str], flag: str) -> dict[str, str]:
 
 
 def show(names: list[str], ctx: DataContext, *, directory: str | None = None, n: int = 2, fewshot: int | None = None,
-         style: str = "base", tokenizer: Any = None, max_length: int | None = None, out: Any = sys.stdout) -> None:
+         style: str = "base", tokenizer: Any = None, max_length: int | None = None, out: Any = None) -> None:
+    out = sys.stdout if out is None else out  # bound per call, so a redirected sys.stdout is honoured
     for task in resolve_tasks(names, tasks_dir(directory)):
         if fewshot is not None:
             task = task.model_copy(update={"fewshot": task.fewshot.model_copy(update={"k": fewshot})})

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import os
 import re
 import tempfile
@@ -27,6 +26,7 @@ import pyarrow.parquet as pq
 
 from lontar.config import ConfigError
 from lontar.errors import DataError, MissingInput
+from lontar.manifest import sha256_file
 from lontar.eval.task import SourceSpec, Task
 from lontar.records import FORMATS, format_of, iter_rows
 
@@ -64,14 +64,6 @@ class DataContext:
         return path if dataset.startswith((".", "/", "~")) or path.is_dir() else None
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def shown_path(path: Path, run_dir: Path | None) -> str:
     """A data file's path as results and the manifest show it: relative to the run directory (or the
     working directory), never an absolute machine path."""
@@ -83,7 +75,7 @@ def shown_path(path: Path, run_dir: Path | None) -> str:
 
 
 def file_entry(path: Path, ctx: DataContext) -> dict[str, Any]:
-    return {"path": shown_path(path, ctx.run_dir), "sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
+    return {"path": shown_path(path, ctx.run_dir), "sha256": sha256_file(Path(path)), "bytes": Path(path).stat().st_size}
 
 
 def read_file(path: Path, fmt: str | None = None) -> list[dict[str, Any]]:

@@ -29,9 +29,9 @@ from lontar.eval.report import build_rows, render_markdown, write_plots
 from lontar.eval.merge import merge_results, read_previous
 from lontar.eval.prompts import prompt_sha256
 from lontar.eval.runner import PreparedTask, Settings, TaskResult, prepare, run_task
-from lontar.eval.sources import DataContext, MissingData, sha256_file, shown_path
+from lontar.eval.sources import DataContext, MissingData, shown_path
 from lontar.eval.task import Task, resolve_tasks, tasks_dir
-from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage
+from lontar.manifest import atomic_write_json, atomic_write_text, read_manifest, record_stage, sha256_file
 from lontar.corpus.shards import split_files
 from lontar.train.model import (DTYPES, MissingStageOutput, attention_implementation, base_model_dir, load_base_model,
                                 load_tokenizer, tokenizer_source)

@@ -395,10 +395,9 @@ def _display(path: Path) -> str:
 
 
 def tasks_dir(configured: str | None = None) -> Path:
-    if configured:
-        return Path(configured)
-    local = Path("configs") / "tasks"
-    return local if local.is_dir() else REPO_TASKS
+    """The configured folder (a run config anchors `eval.tasks_dir` to the config file's folder), else
+    the shipped tasks: never whatever `configs/tasks` the working directory happens to hold."""
+    return Path(configured) if configured else REPO_TASKS
 
 
 def task_files(directory: Path) -> dict[str, Path]:

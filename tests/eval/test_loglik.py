@@ -147,6 +147,23 @@ def test_batched_encoding_equals_lm_evals_pair_by_pair(model, tok):
             assert pair == tuple(map(list, want)), (ctx, cont)
 
 
+def test_continuation_passes_cover_every_row_once_without_mostly_padding():
+    from lontar.eval.loglik import SAME_PASS_LENGTH, _length_chunks
+
+    rng = random.Random(0)
+    lengths = sorted((rng.randint(2, 60) for _ in range(97)), reverse=True)
+    for size in (1, 4, 16, 200):
+        chunks = _length_chunks(lengths, size)
+        assert [i for a, b in chunks for i in range(a, b)] == list(range(len(lengths)))
+        for a, b in chunks:
+            assert 0 < b - a <= size
+            assert lengths[b - 1] >= SAME_PASS_LENGTH * lengths[a]  # every row at least this share of the longest
+        # a pass ends only when full or when the next row would be too short for it
+        for (a, b), _ in zip(chunks, chunks[1:]):
+            assert b - a == size or lengths[b] < SAME_PASS_LENGTH * lengths[a]
+    assert _length_chunks([], 8) == []
+
+
 def test_encode_pair_moves_trailing_space_to_the_continuation(tok):
     ctx, cont = encode_pair(tok, "Answer: ", "A")
     assert tok.decode(ctx, skip_special_tokens=True) == "Answer:"

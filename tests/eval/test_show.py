@@ -18,6 +18,14 @@ def test_prints_rendered_prompts_choices_gold_and_token_counts(tmp_path):
     assert "P: ទន្លេមេគង្គវែងណាស់។" in text and "over the 64-token window: it will be cut" in text
 
 
+def test_default_stream_is_the_current_stdout(tmp_path, capsys):
+    """Without `out`, show prints to sys.stdout as it is at the call (here pytest's capture), not as it
+    was when the module was imported."""
+    mirror = build_hub_mirror(tmp_path / "hub")
+    show(["xcopa_th"], DataContext(hub_mirror=str(mirror)), n=1, tokenizer=byte_tokenizer())
+    assert "=== xcopa_th (" in capsys.readouterr().out
+
+
 def test_command_line_errors_are_one_line(tmp_path, capsys):
     assert main(["no_such_task", "--tasks-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -27,6 +27,17 @@ def test_globs_and_unknown_names(tmp_path):
         resolve_tasks(["belebel_km"], REPO_TASKS)
 
 
+def test_default_tasks_folder_is_the_shipped_one_whatever_the_working_directory(tmp_path, monkeypatch):
+    """A `configs/tasks` under the working directory (another checkout, a user's project) must not
+    replace the shipped tasks; a configured folder is taken as given (the config anchors it)."""
+    from lontar.eval.task import tasks_dir
+
+    (tmp_path / "configs" / "tasks").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert tasks_dir() == REPO_TASKS and tasks_dir(None) == REPO_TASKS
+    assert tasks_dir(str(tmp_path / "mine")) == tmp_path / "mine"
+
+
 def _write(tmp: Path, name: str, text: str) -> Path:
     path = tmp / name
     path.write_text(text, encoding="utf-8")
