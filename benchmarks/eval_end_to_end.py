@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -52,6 +53,15 @@ HELDOUT = {"belebele_vi_letters": ("belebele_vi.yaml", "belebele_vie_Latn"),
            # 5 examples from validation, the first five for every item (lm-eval's first_n sampler): one preamble
            "xcopa_vi_texts_5shot": ("xcopa_vi.yaml:5", "xcopa_vi_5shot")}
 SUITES = ("heldout", "backend", "generate")
+NOTES = ("Each entry names the run that measured it (run.command, run.commit). Held-out copies: "
+         "benchmarks/heldout_copies.py. heldout: lontar from its shipped task file to metrics (prepare + run_task, "
+         "1000 bootstrap resamples) against lm-eval's simple_evaluate on its own task file pointed at the same folder "
+         "(task loading, dataset loading, requests, scoring, metrics). backend: simple_evaluate with LontarLM against "
+         "HFLM, same task. lm-eval's xnli_vi evaluates its validation split (50 items here). generate: lontar's "
+         "greedy_generate (transformers stop_strings) against HFLM.generate_until. seconds: wall time, which items_per_s "
+         "and ratio use; cpu_seconds: this process's CPU time in the same runs, and load_1min_before: the machine's "
+         "1-minute load average before each (the 2 cores are shared with other jobs, which stretch wall time); "
+         "cpu_ratio: the other tool's median CPU seconds over lontar's.")
 BACKEND_TASKS = ["belebele_vie_Latn", "xcopa_vi", "xnli_vi"]
 STOPS = ["\n", "."]
 
@@ -109,17 +119,35 @@ def max_tokens(task_file: str, dirs: dict[str, str], tok: Any) -> int:
     return max(sum(map(len, encode_pair(tok, x.context, c))) for x in inst for c in x.continuations or [])
 
 
+CPU: dict[str, dict[str, list[float]]] = {}  # per timed run, beside its wall seconds: process CPU seconds, load
+
+
 def alternate(runs: dict[str, Any], reps: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Wall seconds per run (the figure the ratios use); CPU seconds of this process and the 1-minute load
+    average before each run go to CPU, since on a shared machine other jobs stretch wall time."""
     seconds: dict[str, list[float]] = {k: [] for k in runs}
+    CPU.clear()
+    CPU.update({k: {"cpu_seconds": [], "load_1min_before": []} for k in runs})
     last: dict[str, Any] = {}
     names = list(runs)
     for rep in range(reps):
         for name in names if rep % 2 == 0 else names[::-1]:
+            load = os.getloadavg()[0]
+            cpu = time.process_time()
             elapsed, out = runs[name]()
+            cpu = time.process_time() - cpu
             seconds[name].append(round(elapsed, 4))
+            CPU[name]["cpu_seconds"].append(round(cpu, 4))
+            CPU[name]["load_1min_before"].append(round(load, 2))
             last[name] = out
-            print(f"    rep {rep + 1} {name:<10} {elapsed:7.2f} s", flush=True)
+            print(f"    rep {rep + 1} {name:<10} {elapsed:7.2f} s (cpu {cpu:.2f} s, load {load:.2f})", flush=True)
     return seconds, last
+
+
+def cpu_ratio(res: dict[str, Any], other: str) -> float:
+    """The other tool's median CPU seconds over lontar's: the speed ratio with other jobs' share of the
+    machine taken out (both run in this process, one torch thread)."""
+    return median(res[other]["cpu_seconds"]) / median(res["lontar"]["cpu_seconds"])
 
 
 def pick(sizes: list[int], timer) -> tuple[int, dict[str, float]]:
@@ -163,7 +191,8 @@ def main() -> None:
                                   "model": {"architecture": "llama", **ARCH, "vocab_size": vocab, "dtype": "float32",
                                             "attn_implementation": "sdpa", "weights": "random init (seed 0)"},
                                   "data": "benchmarks/heldout_copies.py over the Vietnamese novel in ../shared/data/seahelm",
-                                  "batch_sizes_considered": args.batch_sizes, "max_logits_gb": args.max_logits_gb}
+                                  "batch_sizes_considered": args.batch_sizes, "max_logits_gb": args.max_logits_gb,
+                                  "notes": NOTES}
         fits = lambda n_tok: [b for b in args.batch_sizes if b * n_tok * vocab * 8 / 1e9 <= args.max_logits_gb] \
             or [min(args.batch_sizes)]  # noqa: E731
         if "heldout" in args.suites:
@@ -191,14 +220,15 @@ def main() -> None:
                            for a, r in zip(s["logliks"], t["resps"]))
                 res = {"lm_eval": {"batch_size": bh, "seconds": seconds["lm_eval"],
                                    "items_per_s": n / median(seconds["lm_eval"]),
-                                   "acc": last["lm_eval"]["results"][htask]["acc,none"]},
+                                   "acc": last["lm_eval"]["results"][htask]["acc,none"], **CPU["lm_eval"]},
                        "lontar": {"batch_size": bl, "seconds": seconds["lontar"],
                                   "items_per_s": n / median(seconds["lontar"]),
-                                  "acc": mine.metrics["all"]["acc"]["value"]}}
+                                  "acc": mine.metrics["all"]["acc"]["value"], **CPU["lontar"]}}
                 report["heldout"][kind] = {
                     "lontar_task": lfile, "lm_eval_task": htask, "items": n, "max_tokens": n_tok,
                     "batch_size_sweep_seconds": {"lontar": lsweep, "lm_eval": hsweep, "warmup_items": w},
                     "results": res, "ratio": res["lontar"]["items_per_s"] / res["lm_eval"]["items_per_s"],
+                    "cpu_ratio": cpu_ratio(res, "lm_eval"),
                     "items_with_different_accuracy": len(differing), "max_abs_loglik_difference": diff}
                 print(f"  {kind}: {res['lm_eval']['items_per_s']:.1f} vs {res['lontar']['items_per_s']:.1f} items/s, "
                       f"{report['heldout'][kind]['ratio']:.2f}x, {len(differing)} items differ", flush=True)
@@ -219,10 +249,10 @@ def main() -> None:
                 got = sorted(last["lontar"]["samples"][htask], key=lambda s: s["doc_id"])
                 n = len(ref)
                 res = {k: {"batch_size": lms[k].batch_size, "seconds": s, "items_per_s": n / median(s),
-                           "acc": last[k]["results"][htask]["acc,none"]} for k, s in seconds.items()}
+                           "acc": last[k]["results"][htask]["acc,none"], **CPU[k]} for k, s in seconds.items()}
                 report["backend"][htask] = {
                     "items": n, "results": res, "batch_size_sweep_seconds": {"lontar": lsweep, "hf": hsweep},
-                    "ratio": res["lontar"]["items_per_s"] / res["hf"]["items_per_s"],
+                    "ratio": res["lontar"]["items_per_s"] / res["hf"]["items_per_s"], "cpu_ratio": cpu_ratio(res, "hf"),
                     "items_with_different_accuracy": sum(a["acc"] != b["acc"] for a, b in zip(got, ref)),
                     "max_abs_loglik_difference": max(abs(float(x[0][0]) - float(y[0][0])) for a, b in zip(got, ref)
                                                      for x, y in zip(a["resps"], b["resps"]))}
@@ -247,8 +277,9 @@ def main() -> None:
         prev["end_to_end"] = merged
         (RESULTS / "eval_throughput.json").write_text(json.dumps(prev, indent=2, ensure_ascii=False) + "\n",
                                                       encoding="utf-8")
-        print(json.dumps({k: {t: round(v.get("ratio", 0), 2) for t, v in report[k].items() if isinstance(v, dict)}
-                          for k in args.suites}, indent=1))
+        print(json.dumps({k: {t: [round(v.get("ratio", 0), 2), round(v.get("cpu_ratio", 0), 2)]
+                              for t, v in ({"all": report[k]} if k == "generate" else report[k]).items()
+                              if isinstance(v, dict)} for k in args.suites}, indent=1))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -291,11 +322,13 @@ def generation(model: Any, tok: Any, args: argparse.Namespace, fits) -> dict[str
     from sacrebleu.metrics import CHRF
 
     sacre = CHRF(word_order=2).corpus_score(preds, [refs]).score
-    res = {"lm_eval": {"batch_size": bh, "seconds": seconds["lm_eval"], "items_per_s": n / median(seconds["lm_eval"])},
-           "lontar": {"batch_size": bl, "seconds": seconds["lontar"], "items_per_s": n / median(seconds["lontar"])}}
+    res = {"lm_eval": {"batch_size": bh, "seconds": seconds["lm_eval"], "items_per_s": n / median(seconds["lm_eval"]),
+                       **CPU["lm_eval"]},
+           "lontar": {"batch_size": bl, "seconds": seconds["lontar"], "items_per_s": n / median(seconds["lontar"]),
+                      **CPU["lontar"]}}
     out = {"items": n, "max_new_tokens": max_new, "stop": STOPS, "results": res,
            "batch_size_sweep_seconds": {"lontar": lsweep, "lm_eval": hsweep},
-           "ratio": res["lontar"]["items_per_s"] / res["lm_eval"]["items_per_s"],
+           "ratio": res["lontar"]["items_per_s"] / res["lm_eval"]["items_per_s"], "cpu_ratio": cpu_ratio(res, "lm_eval"),
            "outputs_identical": preds == last["lm_eval"],
            "items_with_different_output": sum(a != b for a, b in zip(preds, last["lm_eval"])),
            "chrf_lontar": ours_chrf, "chrf_sacrebleu": sacre, "chrf_identical": ours_chrf == sacre}

@@ -676,7 +676,7 @@ class EvalConfig(_Strict):
 
     checkpoints: list[str] = Field(default_factory=lambda: ["base", "adapter"])
     tasks: list[str] = Field(default_factory=lambda: ["heldout"])
-    tasks_dir: str | None = None  # default: configs/tasks
+    tasks_dir: str | None = None  # default: the shipped configs/tasks (relative paths: to the config file)
     data_dirs: dict[str, str] = Field(default_factory=dict)  # e.g. {seahelm: ../shared/data/seahelm}
     dataset_dirs: dict[str, str] = Field(default_factory=dict)
     hub_mirror: str | None = None
