@@ -125,8 +125,10 @@ class _Scores:
     no argmax pass: a wanted token is the argmax when it is the first maximum of its tile and its tile is
     the first to reach the row's maximum."""
 
-    # CPU: a 128 x 2048 float tile (1 MiB) stays in L2; an accelerator takes whole rows, fewer launches.
-    TILE_ROWS, TILE_VOCAB = 128, 2048
+    # CPU: tiles of TILE_LOGITS floats (1 MiB, in L2 while reduced), as many rows as the call has up to
+    # TILE_ROWS (the head's matmul runs faster on tall, narrow tiles than on wide ones); an accelerator
+    # takes whole rows, for fewer launches.
+    TILE_ROWS, TILE_LOGITS, MIN_TILE_VOCAB = 1024, 1 << 18, 256
     ACCELERATOR_LOGITS = 1 << 24
 
     def __init__(self, rows: torch.Tensor, wanted: Sequence[Sequence[int]], head: Any = None, softcap: float | None = None):
@@ -134,7 +136,8 @@ class _Scores:
         dev = rows.device
         vocab = head.weight.shape[0] if head is not None else rows.shape[-1]
         if dev.type == "cpu":
-            tile_rows, tile_vocab = self.TILE_ROWS, self.TILE_VOCAB
+            tile_rows = self.TILE_ROWS
+            tile_vocab = min(vocab, max(self.MIN_TILE_VOCAB, self.TILE_LOGITS // max(1, min(n, tile_rows))))
         else:
             tile_rows, tile_vocab = max(1, self.ACCELERATOR_LOGITS // vocab), vocab
         n_tiles = -(-vocab // tile_vocab)

@@ -182,7 +182,8 @@ def test_tiled_scores_equal_the_full_log_softmax_and_its_argmax(monkeypatch, fus
     from lontar.eval.loglik import _Scores
 
     monkeypatch.setattr(_Scores, "TILE_ROWS", 3)
-    monkeypatch.setattr(_Scores, "TILE_VOCAB", 7)
+    monkeypatch.setattr(_Scores, "TILE_LOGITS", 21)  # 3 rows x 7 vocabulary entries
+    monkeypatch.setattr(_Scores, "MIN_TILE_VOCAB", 1)
     gen = torch.Generator().manual_seed(0)
     vocab, hidden, n = 50, 8, 11
     head = torch.nn.Linear(hidden, vocab, bias=True)
@@ -225,7 +226,8 @@ def test_a_continuation_the_model_would_generate_is_greedy(model, tok, monkeypat
     the model's own greedy tokens, and the same with the last one changed."""
     from lontar.eval.loglik import _Scores
 
-    monkeypatch.setattr(_Scores, "TILE_VOCAB", 100)
+    monkeypatch.setattr(_Scores, "TILE_LOGITS", 100)
+    monkeypatch.setattr(_Scores, "MIN_TILE_VOCAB", 1)
     ids = encode_pair(tok, "ខ្មែរ abc", " x")[0]
     with torch.no_grad():
         out = model.generate(torch.tensor([ids]), max_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id)
