@@ -147,7 +147,8 @@ def build_context(task: Task, doc: dict[str, Any], examples: list[dict[str, Any]
     if seahelm is not None:
         turns: list[tuple[str, str]] = []
         for ex in examples:
-            turns += [("user", seahelm.user(ex, where)), ("assistant", seahelm.answer(_shot(task, ex, shots)[1]))]
+            # SEA-HELM tasks have no prompt template (the user turn is SEA-HELM's own): only the answer
+            turns += [("user", seahelm.user(ex, where)), ("assistant", seahelm.answer(_answer(task, ex)))]
         turns.append(("user", seahelm.user(doc, where)))
         first = seahelm.preamble.format(answer_tag=seahelm.answer_tag) + "\n\n" + turns[0][1]
         turns[0] = ("user", first.strip())
