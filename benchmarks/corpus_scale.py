@@ -64,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import REPO, SHARED_DATA, command, git_state, machine, median, versions, write_result  # noqa: E402
 from benchmarks.heldout_copies import vietnamese_sentences  # noqa: E402
 from benchmarks.planted import JaccardIndex, Planted, plant, score  # noqa: E402
+from lontar.manifest import sha256_file  # noqa: E402
 
 GENERATOR_VERSION = 1  # bump when the corpus a seed makes changes: the cache key holds it
 LANGS = ("km", "vi")
@@ -183,11 +184,7 @@ def _write_file(task: tuple[str, int, int, int]) -> dict[str, Any]:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def generate(cache: Path, n_docs: int, docs_per_file: int, families: int | None, seed: int, procs: int) -> dict[str, Any]:
