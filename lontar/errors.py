@@ -53,6 +53,11 @@ class InvalidInput(DataError, ValueError):
     library code turns it into a config error with the key's place."""
 
 
+class TrainingDiverged(StageError, FloatingPointError):
+    """Training met non-finite losses or gradients too many steps in a row: a setting to change (the
+    learning rate, the precision), said in one line. Still a FloatingPointError for callers."""
+
+
 class StorageError(StageError):
     """The disk refused a write (full, read-only, no permission): the machine's state, not a bug."""
 

@@ -31,7 +31,7 @@ from peft import get_peft_model
 from tqdm import tqdm
 from transformers import get_scheduler
 
-from lontar.errors import ConfigError, StageError
+from lontar.errors import ConfigError, StageError, TrainingDiverged
 from lontar.config import RunConfig
 from lontar.eval.during_training import benchmark_step, maybe_benchmarks
 from lontar.train.attention import register as register_packed_attention
@@ -398,7 +398,7 @@ def train(cfg: RunConfig, resume: bool | str | Path = False) -> dict[str, Any]:
                     log.warning(f"step {step + 1:>6}  non-finite loss ({step_loss}) or gradient norm ({norm}): step "
                                 f"skipped ({state['bad_in_a_row']} in a row)")
                 if state["bad_in_a_row"] >= t.max_bad_steps:
-                    raise FloatingPointError(
+                    raise TrainingDiverged(
                         f"train: {state['bad_in_a_row']} steps in a row with a non-finite loss or gradient (last at "
                         f"step {step + 1}); stopping. Lower train.lr, raise train.warmup_steps, use bfloat16 rather "
                         "than float16, or resume from an earlier checkpoint (--resume)")

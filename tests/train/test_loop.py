@@ -46,8 +46,11 @@ def test_a_non_finite_step_is_skipped_and_counted(tiny_config, monkeypatch):
 
 def test_too_many_bad_steps_in_a_row_abort_with_a_clear_message(tiny_config, monkeypatch):
     poison(monkeypatch, lambda i: i >= 1)
-    with pytest.raises(FloatingPointError, match=r"3 steps in a row .* Lower train.lr"):
+    with pytest.raises(FloatingPointError, match=r"3 steps in a row .* Lower train.lr") as caught:
         run_train(load_config(tiny_config("nan-always", {"max_steps": 8, "max_bad_steps": 3})))
+    from lontar.errors import LontarError
+
+    assert isinstance(caught.value, LontarError)  # the CLI prints it as one line and exits 2
 
 
 def test_validation_every_n_steps_and_tensorboard(tiny_config):
