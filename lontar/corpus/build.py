@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 # Below this much input the local executor runs the tasks in the driver: forking workers costs more.
 INLINE_BYTES = 4 << 20
+PROGRESS_SECONDS = 30.0  # at most one progress line per stage this often
 
 
 def _code_hash() -> str:
@@ -105,8 +106,16 @@ class _Stages:
 
     def run(self, name: str, fn: Callable[[Context, Any], Any], items: Sequence[Any]) -> list[Any]:
         log.info(f"corpus: stage {name} start ({len(items)} tasks)")
-        t0 = time.perf_counter()
-        out = self.executor.map(fn, self.ctx, list(items))
+        t0 = last = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:  # a stage can take an hour: say how far it is
+            nonlocal last
+            now = time.perf_counter()
+            if done < total and now - last >= PROGRESS_SECONDS:
+                last = now
+                log.info(f"corpus: stage {name} {done}/{total} tasks done ({now - t0:,.0f} s)")
+
+        out = self.executor.map(fn, self.ctx, list(items), progress)
         self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - t0, 3)
         log.info(f"corpus: stage {name} done")
         return out
@@ -314,7 +323,7 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
         "validation_fraction": c.validation_fraction,
         "chunks": {"processed": sum(not m["reused"] for m in metas), "reused": sum(m["reused"] for m in metas)},
         "execution": {"executor": c.executor, "workers": workers,
-                      "read_tasks": len(plan_reads(c.sources, units, 1)), "partitions": c.partitions,
+                      "read_tasks": sum(len(u) for u in units), "partitions": c.partitions,
                       "exact_duplicates": exact, "stage_seconds": run.seconds,
                       **({"boilerplate_lines": bp_figures} if bp_figures else {}),
                       **({"near_dedup": near_figures} if near_figures else {})},

@@ -69,8 +69,9 @@ def render_card_md(card: dict[str, Any]) -> str:
 def _execution_md(ex: dict[str, Any]) -> list[str]:
     """How the build ran: the figures that differ between a laptop and a cluster, and none of the output."""
     lines = ["## How it ran", "",
-             f"{ex['executor']} executor, {ex['workers']} worker(s), {ex['read_tasks']} file-level read task(s), "
-             f"{ex['partitions']} hash partition(s) for the global steps; the corpus is the same for any of these.", ""]
+             f"{ex['executor']} executor, {ex['workers']} worker(s), {ex['read_tasks']} file(s) or hub shard(s) "
+             f"read by tasks of their own, {ex['partitions']} hash partition(s) for the global steps; the corpus is "
+             "the same for any of these.", ""]
     nd = ex.get("near_dedup")
     if nd:
         lines += [f"Near-dedup: {nd['candidates']:,} candidate pairs, {nd['rejected']:,} below the threshold, "

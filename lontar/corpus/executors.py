@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from lontar.errors import ConfigError
 
 Task = Callable[[Any, Any], Any]
+Progress = Callable[[int, int], None] | None  # (tasks done, tasks) after each finished task
 
 _CTX: Any = None  # the stage's shared settings in a pool worker (set once per worker, not per task)
 
@@ -42,11 +43,21 @@ class LocalExecutor:
     def workers(self) -> int:
         return 1 if self.inline else self.num_proc
 
-    def map(self, fn: Task, ctx: Any, items: Sequence[Any]) -> list[Any]:
+    def map(self, fn: Task, ctx: Any, items: Sequence[Any], progress: Progress = None) -> list[Any]:
+        out: list[Any] = [None] * len(items)
         if self.inline or not items:  # a one-task stage still runs in a worker: its memory is not the driver's
-            return [fn(ctx, item) for item in items]
+            for i, item in enumerate(items):
+                out[i] = fn(ctx, item)
+                if progress:
+                    progress(i + 1, len(items))
+            return out
         with ProcessPoolExecutor(min(self.num_proc, len(items)), initializer=_init_worker, initargs=(ctx,)) as pool:
-            return list(pool.map(_call, [fn] * len(items), items))
+            futures = {pool.submit(_call, fn, item): i for i, item in enumerate(items)}
+            for done, future in enumerate(as_completed(futures), 1):
+                out[futures[future]] = future.result()
+                if progress:
+                    progress(done, len(items))
+        return out
 
     def close(self) -> None:
         pass
@@ -81,11 +92,18 @@ class RayExecutor:
     def workers(self) -> int:
         return max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
-    def map(self, fn: Task, ctx: Any, items: Sequence[Any]) -> list[Any]:
+    def map(self, fn: Task, ctx: Any, items: Sequence[Any], progress: Progress = None) -> list[Any]:
         if not items:
             return []
         ctx_ref = self._ray.put(ctx)
-        return self._ray.get([self._remote.remote(fn, ctx_ref, item) for item in items])
+        refs = [self._remote.remote(fn, ctx_ref, item) for item in items]
+        pending = list(refs)
+        while pending:  # results stay in the object store until all are done; only the count is watched
+            ready, pending = self._ray.wait(pending, num_returns=1)
+            self._ray.get(ready)  # a failed task fails the stage now, with its traceback
+            if progress:
+                progress(len(refs) - len(pending), len(refs))
+        return self._ray.get(refs)
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():

@@ -222,10 +222,7 @@ def read(ctx: Context, task: ReadTask) -> list[dict[str, Any]]:
         base = Path(ctx.chunks_dir, name)
         reject_file = base.with_suffix(".rejects.jsonl")
         atomic_write_text(reject_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects))
-        table = _process(records, ctx.steps)
-        tmp = _tmp(base.with_suffix(".parquet"))
-        pq.write_table(table, tmp)
-        tmp.replace(base.with_suffix(".parquet"))
+        write_table(_process(records, ctx.steps), base.with_suffix(".parquet"))
         meta = {"signature": signature, "name": name, "source": task.source, "read": counts["read"],
                 "read_rejects": {r: n for r, n in counts.items() if r != "read"}}
         atomic_write_text(base.with_suffix(".done"), json.dumps(meta))

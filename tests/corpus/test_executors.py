@@ -166,3 +166,34 @@ def test_rehydration_repeats_each_kept_document_by_its_cluster_size(tmp_path, kh
     by_copies = card["rehydration"]["train_docs_by_copies"]
     assert sum(by_copies.values()) == len(copies) and by_copies == {str(k): v for k, v in sorted(
         Counter(copies.values()).items())}
+
+
+def _square(ctx, item):
+    import time
+
+    time.sleep(0.05 * (item % 3))  # finish out of order
+    return ctx * item * item
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_local_executor_keeps_task_order_and_reports_progress(inline):
+    from lontar.corpus.executors import LocalExecutor
+
+    seen = []
+    out = LocalExecutor(2, inline=inline).map(_square, 2, list(range(7)), lambda done, total: seen.append((done, total)))
+    assert out == [2 * i * i for i in range(7)]
+    assert [d for d, _ in seen] == list(range(1, 8)) and {t for _, t in seen} == {7}
+
+
+def test_a_long_stage_logs_how_far_it_is(tmp_path, khmer_sentences, monkeypatch, caplog):
+    import logging
+
+    for k in range(3):
+        _write_jsonl(tmp_path / f"km{k}.jsonl", khmer_sentences[100 * k: 100 * k + 100])
+    sources = [{"type": "jsonl", "path": str(tmp_path / "km*.jsonl"), "lang": "km", "name": "km"}]
+    monkeypatch.setattr(build, "PROGRESS_SECONDS", 0.0)
+    with caplog.at_level(logging.INFO, logger="lontar.corpus.build"):
+        build_corpus(_config(tmp_path, "progress", sources, "local", num_proc=1, near_dedup={"enabled": False},
+                             boilerplate={"enabled": False}, mixing={"enabled": False}))
+    lines = [r.getMessage() for r in caplog.records]
+    assert "corpus: stage read 1/3 tasks done" in " ".join(lines) and any("2/3 tasks done" in x for x in lines)
