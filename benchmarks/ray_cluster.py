@@ -40,10 +40,19 @@ import psutil
 MARKER = "LONTAR_RAY_CLUSTER"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports: every socket stays bound until all are chosen, so the OS cannot hand the
+    same port out twice (one at a time, the head's GCS and client-server ports once came out equal)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def ray_cli() -> str:
@@ -64,7 +73,7 @@ class LocalRayCluster:
         self.cluster_id = secrets.token_hex(8)
         self._token = secrets.token_hex(32)
         self.temp_dir = Path(tempfile.mkdtemp(prefix="lontar-ray-", dir="/tmp"))
-        self.port = free_port()
+        self.port, self._dashboard_port, self._client_port = free_ports(3)
         self.address = f"127.0.0.1:{self.port}"
         self.log: list[str] = []
 
@@ -86,8 +95,8 @@ class LocalRayCluster:
     def start(self) -> "LocalRayCluster":
         try:
             self._ray_start(["--head", f"--port={self.port}", f"--temp-dir={self.temp_dir}",
-                             "--include-dashboard=false", f"--dashboard-port={free_port()}",
-                             f"--ray-client-server-port={free_port()}", "--resources={\"head\": 1}"])
+                             "--include-dashboard=false", f"--dashboard-port={self._dashboard_port}",
+                             f"--ray-client-server-port={self._client_port}", "--resources={\"head\": 1}"])
             for _ in range(self.workers):
                 self._ray_start([f"--address={self.address}", "--resources={\"worker\": 1}"])
             self.wait_for_nodes(1 + self.workers)
