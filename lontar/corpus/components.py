@@ -25,21 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from lontar.corpus.stages import Context, _load_arrays, _partition, save_arrays
+from lontar.corpus.stages import Context, _load_arrays, _partition, _unique_pairs, save_arrays
 from lontar.manifest import atomic_write_text
 
 MAX_ROUNDS = 200  # large-star/small-star needs O(log^2 n) rounds; far beyond that is a bug
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def _unique_pairs(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (u, v) pairs sorted by u, then v."""
-    if not len(u):
-        return u, v
-    s = np.lexsort((v, u))
-    u, v = u[s], v[s]
-    keep = np.r_[True, (u[1:] != u[:-1]) | (v[1:] != v[:-1])]
-    return u[keep], v[keep]
 
 
 def _group_min(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -262,6 +262,7 @@ def _doc_key(text: str) -> int:
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs, sorted by a, then b."""
     if not len(a):
         return a, b
     s = np.lexsort((b, a))
