@@ -436,23 +436,25 @@ def near_band_reduce(ctx: Context, r: int) -> int:
 
 
 class _Signatures:
-    """Signatures looked up by order from the per-chunk files, memory-mapped."""
+    """Signatures looked up by order from the per-chunk files. A file is mapped only while its rows are
+    copied out: kept mapped, every page a task touched would stay in its RSS, which then grows with
+    the corpus (each partition's candidates reach into most chunks)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.files: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.known: dict[int, np.ndarray] = {}  # each chunk's orders, 8 bytes a document
 
     def get(self, orders: np.ndarray, perms: int) -> np.ndarray:
         out = np.empty((len(orders), perms), dtype=np.uint32)
         ordinals = orders >> np.uint64(ROW_BITS)
         for o in np.unique(ordinals):
-            if int(o) not in self.files:
-                base = f"{int(o):06d}"
-                self.files[int(o)] = (np.load(self.ctx.path("sig", f"{base}.order.npy")),
-                                      np.load(self.ctx.path("sig", f"{base}.sig.npy"), mmap_mode="r"))
-            known, sigs = self.files[int(o)]
+            base = f"{int(o):06d}"
+            if int(o) not in self.known:
+                self.known[int(o)] = np.load(self.ctx.path("sig", f"{base}.order.npy"))
             sel = np.flatnonzero(ordinals == o)
-            out[sel] = sigs[np.searchsorted(known, orders[sel])]
+            sigs = np.load(self.ctx.path("sig", f"{base}.sig.npy"), mmap_mode="r")
+            out[sel] = sigs[np.searchsorted(self.known[int(o)], orders[sel])]
+            del sigs
         return out
 
 
