@@ -61,7 +61,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import REPO, SHARED_DATA, command, git_state, machine, median, versions, write_result  # noqa: E402
+from benchmarks.common import REPO, RESULTS, SHARED_DATA, command, git_state, machine, median, versions, write_result  # noqa: E402
 from benchmarks.heldout_copies import vietnamese_sentences  # noqa: E402
 from benchmarks.planted import JaccardIndex, Planted, plant, score  # noqa: E402
 from lontar.manifest import sha256_file  # noqa: E402
@@ -563,9 +563,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="RSS sampling interval, seconds")
     parser.add_argument("--keep-runs", action="store_true", help="keep each build's output (large)")
     parser.add_argument("--generate-only", action="store_true", help="make (or check) the corpora of --docs and --sizes, no build")
+    parser.add_argument("--collect", nargs="+", default=None, metavar="RESULT",
+                        help="no build: the memory series by corpus size from committed results (names under "
+                             "benchmarks/results, e.g. corpus_scale corpus_scale_2m corpus_scale_5m), written to --out")
     parser.add_argument("--label", default=None, help="e.g. 'smoke': said in the JSON")
     parser.add_argument("--out", default="corpus_scale", help="results file name (benchmarks/results/<out>.json)")
     args = parser.parse_args()
+    if args.collect:
+        collect(args.collect, args.out)
+        return
     if args.executors and "ray" in args.executors:
         import importlib.util
 
@@ -656,6 +662,40 @@ def _write_report(args: argparse.Namespace, gen: dict[str, Any], runs: list[dict
     }
     path = write_result(args.out, report)
     return report if return_report else path
+
+
+def collect(names: list[str], out: str) -> None:
+    """Memory by corpus size from committed results: per size, the first successful local run on 2
+    workers (else the first successful run), with each stage's driver and whole-build peaks."""
+    series = []
+    for name in names:
+        data = json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+        ok = [r for r in data["runs"] if r["rc"] == 0]
+        if not ok:
+            raise SystemExit(f"{name}.json: no successful run")
+        r = next((r for r in ok if r["executor"] == "local" and r["num_proc"] == 2), ok[0])
+        series.append({"result": f"benchmarks/results/{name}.json", "label": data.get("label"),
+                       "commit": data.get("commit"), "docs": r["docs"], "executor": r["executor"],
+                       "num_proc": r["num_proc"], **{k: r.get(k) for k in (
+                           "wall_s", "docs_per_s_per_core", "driver_peak_rss_mb", "total_peak_rss_mb", "stages")}})
+    series.sort(key=lambda s: s["docs"])
+    path = write_result(out, {"benchmark": "corpus_scale_series", "command": command(), **git_state(),
+                              "machine": machine(), "from": [s["result"] for s in series],
+                              "measurement": "peak RSS, MiB, of the build's driver process and of every process of "
+                                             "the build, over the whole build and per stage (see each result's "
+                                             "'measurement')", "series": series})
+    print("| stage | " + " | ".join(f"{s['docs']:,} docs: driver / total MiB" for s in series) + " |")
+    print("|---|" + "---:|" * len(series))
+    print("| whole build | " + " | ".join(f"{s['driver_peak_rss_mb']:,.0f} / {s['total_peak_rss_mb']:,.0f}"
+                                           for s in series) + " |")
+    names_ = list(dict.fromkeys(n for s in series for n in (s.get("stages") or {})))
+    for n in names_:
+        cells = []
+        for s in series:
+            st = (s.get("stages") or {}).get(n)
+            cells.append(f"{st['driver_peak_rss_mb']:,.0f} / {st['total_peak_rss_mb']:,.0f}" if st else "")
+        print(f"| {n} | " + " | ".join(cells) + " |")
+    print(f"written to {path}")
 
 
 def _print_tables(args: argparse.Namespace, gen: dict[str, Any], runs: list[dict[str, Any]],

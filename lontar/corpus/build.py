@@ -30,6 +30,7 @@ import numpy as np
 from lontar.config import RunConfig, SourceConfig
 from lontar.corpus import stages
 from lontar.corpus.card import render_card_md, write_length_histogram
+from lontar.corpus.components import components
 from lontar.corpus.executors import LocalExecutor, RayExecutor, make_executor
 from lontar.corpus.minhash import NearDedup
 from lontar.corpus.mixing import plan_mixture, summarize_mixture, target_shares
@@ -227,7 +228,9 @@ def _build_corpus(cfg: RunConfig) -> dict[str, Any]:
             run.run("near_map", stages.near_map, chunks)
             run.run("near_band_reduce", stages.near_band_reduce, parts)
             verified = run.run("near_verify", stages.near_verify, parts)
-            (near_figures,) = run.run("near_components", stages.near_components, [None])
+            near_figures = components(run.run, ctx)
+            clustered = run.run("near_clusters", stages.near_clusters, parts)
+            near_figures |= {k: sum(v[k] for v in clustered) for k in ("near_duplicates", "edges")}
             near_figures |= {k: sum(v[k] for v in verified) for k in ("candidates", "rejected")}
         done = run.run("finalize", stages.finalize, chunks)
         summary: Counter = Counter()

@@ -75,7 +75,8 @@ def _execution_md(ex: dict[str, Any]) -> list[str]:
     nd = ex.get("near_dedup")
     if nd:
         lines += [f"Near-dedup: {nd['candidates']:,} candidate pairs, {nd['rejected']:,} below the threshold, "
-                  f"{nd['near_duplicates']:,} documents removed in {nd['clusters']:,} clusters.", ""]
+                  f"{nd['near_duplicates']:,} documents removed in {nd['clusters']:,} clusters "
+                  f"(connected components in {nd['rounds']} large-star/small-star rounds).", ""]
     lines += ["| stage | seconds |", "|---|---:|"] + [f"| {k} | {v:,.1f} |" for k, v in ex["stage_seconds"].items()]
     return lines + [""]
 

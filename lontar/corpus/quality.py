@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from lontar.config import QualityConfig, QualityThresholds
 from lontar.corpus.pipeline import Batch, StepOutput
@@ -38,25 +38,30 @@ def _duplicate_fraction(items: Sequence[str]) -> tuple[float, float]:
             dup_items += 1
             dup_chars += len(item)
         seen.add(item)
-    total_chars = sum(len(i) for i in items) or 1
+    total_chars = sum(map(len, items)) or 1
     return dup_items / len(items), dup_chars / total_chars
+
+
+def _ngrams(units: Sequence[str], n: int) -> Iterator[tuple[str, ...]]:
+    """The n-grams of units in order, as tuples."""
+    return zip(*(units[i:] for i in range(n)))
 
 
 def _top_ngram_fraction(units: Sequence[str], n: int) -> float:
     """Characters covered by the most frequent n-gram over all characters in units (Gopher)."""
     if len(units) < n:
         return 0.0
-    grams = Counter(tuple(units[i: i + n]) for i in range(len(units) - n + 1))
+    grams = Counter(_ngrams(units, n))
     gram, count = grams.most_common(1)[0]
     if count < 2:
         return 0.0
-    return count * sum(len(u) for u in gram) / (sum(len(u) for u in units) or 1)
+    return count * sum(map(len, gram)) / (sum(map(len, units)) or 1)
 
 
 def _repeats(units: Sequence[str], n: int) -> bool:
     """Whether any n-gram of units occurs twice (a repeated longer n-gram starts with a repeated n-gram)."""
     count = len(units) - n + 1
-    return count > 1 and len({tuple(units[i: i + n]) for i in range(count)}) < count
+    return count > 1 and len(set(_ngrams(units, n))) < count
 
 
 def _duplicate_ngram_fraction(units: Sequence[str], n: int) -> float:
@@ -98,17 +103,17 @@ def quality_reason(text: str, lang: str, t: QualityThresholds) -> str | None:
         return f"quality: too few units ({n} < {t.min_units})"
     if t.max_units is not None and n > t.max_units:
         return f"quality: too many units ({n} > {t.max_units})"
-    mean = sum(len(u) for u in units) / n
+    mean = sum(map(len, units)) / n
     if not t.min_mean_unit_chars <= mean <= t.max_mean_unit_chars:
         return f"quality: mean unit length ({mean:.1f} outside [{t.min_mean_unit_chars}, {t.max_mean_unit_chars}])"
     chars = len(text) or 1
     symbols = len(_SYMBOLS.findall(text)) / n
     if symbols > t.max_symbol_ratio:
         return f"quality: symbol/unit ratio ({symbols:.2f} > {t.max_symbol_ratio})"
-    digits = sum(ch.isdigit() for ch in text) / chars
+    digits = sum(map(str.isdigit, text)) / chars
     if digits > t.max_digit_ratio:
         return f"quality: digit ratio ({digits:.2f} > {t.max_digit_ratio})"
-    alpha = sum(any(ch.isalpha() for ch in u) for u in units) / n
+    alpha = sum(c for u, c in Counter(units).items() if any(map(str.isalpha, u))) / n
     if alpha < t.min_alpha_unit_ratio:
         return f"quality: units with a letter ({alpha:.2f} < {t.min_alpha_unit_ratio})"
     lines = [line.strip() for line in text.split("\n") if line.strip()]

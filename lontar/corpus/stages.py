@@ -12,10 +12,11 @@ partitions (as in datatrove's multi-stage MinHash and NeMo Curator's shuffles):
    sent to the exact-dedup partition its id hashes to.
 4. `exact_reduce`: per partition, the first occurrence of each id is kept; the others are duplicates
    of it.
-5. `near_map` -> `near_band_reduce` -> `near_verify` -> `near_components`: MinHash signatures of the
+5. `near_map` -> `near_band_reduce` -> `near_verify` -> components -> `near_clusters`: MinHash signatures of the
    exact survivors, their band keys partitioned by key; per band bucket, every document paired with
-   the bucket's first; pairs deduplicated and verified by partition of the later document; clusters by
-   min-label propagation over the verified edges (memory in the edges, not in the corpus). A document
+   the bucket's first; pairs deduplicated and verified by partition of the later document; connected
+   components by rounds of large-star/small-star over partitioned edge files (`lontar.corpus.components`,
+   no task holds the whole graph); per partition, each near duplicate named with its cluster. A document
    linked to an earlier one is a near duplicate, exactly as the streaming index decided; its cluster
    is named by its earliest document.
 6. `finalize`: per chunk, rejects, duplicates and the split written, with the card's figures.
@@ -261,6 +262,7 @@ def _doc_key(text: str) -> int:
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs, sorted by a, then b."""
     if not len(a):
         return a, b
     s = np.lexsort((b, a))
@@ -434,23 +436,25 @@ def near_band_reduce(ctx: Context, r: int) -> int:
 
 
 class _Signatures:
-    """Signatures looked up by order from the per-chunk files, memory-mapped."""
+    """Signatures looked up by order from the per-chunk files. A file is mapped only while its rows are
+    copied out: kept mapped, every page a task touched would stay in its RSS, which then grows with
+    the corpus (each partition's candidates reach into most chunks)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.files: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.known: dict[int, np.ndarray] = {}  # each chunk's orders, 8 bytes a document
 
     def get(self, orders: np.ndarray, perms: int) -> np.ndarray:
         out = np.empty((len(orders), perms), dtype=np.uint32)
         ordinals = orders >> np.uint64(ROW_BITS)
         for o in np.unique(ordinals):
-            if int(o) not in self.files:
-                base = f"{int(o):06d}"
-                self.files[int(o)] = (np.load(self.ctx.path("sig", f"{base}.order.npy")),
-                                      np.load(self.ctx.path("sig", f"{base}.sig.npy"), mmap_mode="r"))
-            known, sigs = self.files[int(o)]
+            base = f"{int(o):06d}"
+            if int(o) not in self.known:
+                self.known[int(o)] = np.load(self.ctx.path("sig", f"{base}.order.npy"))
             sel = np.flatnonzero(ordinals == o)
-            out[sel] = sigs[np.searchsorted(known, orders[sel])]
+            sigs = np.load(self.ctx.path("sig", f"{base}.sig.npy"), mmap_mode="r")
+            out[sel] = sigs[np.searchsorted(self.known[int(o)], orders[sel])]
+            del sigs
         return out
 
 
@@ -472,27 +476,6 @@ def near_verify(ctx: Context, q: int) -> dict[str, int]:
     return {"candidates": candidates, "rejected": int(candidates - keep.sum())}
 
 
-def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and, for each, the smallest node of its connected component (min-label propagation with
-    pointer jumping: a few rounds, each a pass over the edges)."""
-    nodes = np.unique(np.concatenate([a, b]))
-    ia, ib = np.searchsorted(nodes, a), np.searchsorted(nodes, b)
-    labels = np.arange(len(nodes))
-    while True:
-        m = np.minimum(labels[ia], labels[ib])
-        new = labels.copy()
-        np.minimum.at(new, ia, m)
-        np.minimum.at(new, ib, m)
-        while True:  # pointer jumping: a label's label is a smaller node of the same component
-            jumped = new[new]
-            if np.array_equal(jumped, new):
-                break
-            new = jumped
-        if np.array_equal(new, labels):
-            return nodes, nodes[labels]
-        labels = new
-
-
 def _lookup(ctx: Context, orders: np.ndarray) -> tuple[list[str], list[str]]:
     """Ids and source lines of kept documents by order, read from their chunks' prepared tables."""
     ids: list[str] = [""] * len(orders)
@@ -507,18 +490,18 @@ def _lookup(ctx: Context, orders: np.ndarray) -> tuple[list[str], list[str]]:
     return ids, lines
 
 
-def near_components(ctx: Context, _: Any = None) -> dict[str, int]:
-    """Near duplicates (documents linked to an earlier one) with their cluster's earliest document."""
-    later, first = _load_arrays(ctx.glob("ne", "*.npz"), "later", "first")
-    removed = twins = np.empty(0, dtype=np.uint64)
-    if len(later):
-        nodes, roots = _components(later, first)
-        removed = np.unique(later)
-        twins = roots[np.searchsorted(nodes, removed)]
+def near_clusters(ctx: Context, q: int) -> dict[str, int]:
+    """Partition q's near duplicates (documents linked to an earlier one) with their cluster's earliest
+    document, and (for rehydration) the cluster sizes they add to it."""
+    from lontar.corpus.components import roots_of
+
+    (later,) = _load_arrays(ctx.glob("ne", f"{q:04d}.npz"), "later")
+    removed = np.unique(later)
+    twins = roots_of(ctx, q, removed) if len(removed) else removed
     twin_ids, twin_lines = _lookup(ctx, twins)
     write_table(pa.table({"order": pa.array(removed, pa.uint64()), "twin": pa.array(twins, pa.uint64()),
                           "twin_id": pa.array(twin_ids, pa.string()), "twin_line": pa.array(twin_lines, pa.string())}),
-                ctx.path("near", "d.parquet"))
+                ctx.path("near", f"d-{q:04d}.parquet"))
     sizes = {"twin": np.empty(0, dtype=np.uint64), "n": np.empty(0, dtype=np.int64)}
     if ctx.rehydrate and len(removed):
         # a near duplicate brings its own exact duplicates into its cluster
@@ -533,15 +516,14 @@ def near_components(ctx: Context, _: Any = None) -> dict[str, int]:
             extra = np.where(et[pos] == removed, en[pos], 0)
         uniq, inv = np.unique(twins, return_inverse=True)
         sizes = {"twin": uniq, "n": np.bincount(inv, weights=1 + extra).astype(np.int64)}
+    # a cluster spread over partitions has a row in each: readers add them up
     write_table(pa.table({"twin": pa.array(sizes["twin"], pa.uint64()), "n": pa.array(sizes["n"], pa.int64())}),
-                ctx.path("near", "s.parquet"))
-    return {"near_duplicates": len(removed), "edges": len(later),
-            "clusters": len(np.unique(twins)) if len(twins) else 0}
+                ctx.path("near", f"s-{q:04d}.parquet"))
+    return {"near_duplicates": len(removed), "edges": len(later)}
 
 
 def _near_dups(ctx: Context, chunk: Chunk) -> dict[int, tuple[str, str]]:
-    path = Path(ctx.stages_dir, "near", "d.parquet")
-    t = _read_range([path], *_order_range(chunk)) if path.exists() else None
+    t = _read_range(ctx.glob("near", "d-*.parquet"), *_order_range(chunk))
     if t is None:
         return {}
     return {int(o) & ROW_MASK: (i, line) for o, i, line in zip(t.column("order").to_pylist(),
@@ -552,7 +534,7 @@ def _near_dups(ctx: Context, chunk: Chunk) -> dict[int, tuple[str, str]]:
 def _cluster_sizes(ctx: Context, chunk: Chunk) -> Counter:
     """Documents removed in favour of each kept document of the chunk (exact and near), by row."""
     sizes: Counter = Counter()
-    paths = [*ctx.glob("ex", "s-*.parquet"), *ctx.glob("near", "s.parquet")]
+    paths = [*ctx.glob("ex", "s-*.parquet"), *ctx.glob("near", "s-*.parquet")]
     t = _read_range(paths, *_order_range(chunk), column="twin")
     if t is not None:
         for twin, n in zip(t.column("twin").to_pylist(), t.column("n").to_pylist()):
@@ -697,4 +679,4 @@ def mix(ctx: Context, item: tuple[Chunk, list[str]]) -> dict[str, Any]:
 
 
 __all__ = ["Chunk", "Context", "ReadTask", "bp_map", "bp_reduce", "exact_reduce", "finalize", "mix",
-           "near_band_reduce", "near_components", "near_map", "near_verify", "prepare", "read"]
+           "near_band_reduce", "near_clusters", "near_map", "near_verify", "prepare", "read"]

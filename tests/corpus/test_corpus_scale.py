@@ -119,3 +119,27 @@ def test_stage_peaks_take_the_samples_inside_each_stage():
                       "near_dedup": {"seconds": 3.0, "driver_peak_rss_mb": 108.0, "total_peak_rss_mb": 280.0}}
     assert corpus_scale.STAGE_LINE.search("corpus: stage near_dedup done").groups() == ("near_dedup", "done")
     assert corpus_scale.STAGE_LINE.search("corpus: stage read start (12 tasks)").groups() == ("read", "start")
+
+
+def test_collect_takes_each_size_from_its_local_two_worker_run(tmp_path, monkeypatch, capsys):
+    from benchmarks import common
+
+    monkeypatch.setattr(corpus_scale, "RESULTS", tmp_path)
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+
+    def run(executor, n, docs, driver, rc=0):
+        return {"executor": executor, "num_proc": n, "docs": docs, "rc": rc, "wall_s": 1.0, "docs_per_s_per_core": 1.0,
+                "driver_peak_rss_mb": driver, "total_peak_rss_mb": driver * 2,
+                "stages": {"read": {"seconds": 1.0, "driver_peak_rss_mb": driver, "total_peak_rss_mb": driver * 2}}}
+
+    (tmp_path / "big.json").write_text(json.dumps({"label": "big", "commit": "b", "runs": [
+        run("ray", 2, 20, 7.0), run("local", 2, 20, 5.0, rc=1), run("local", 2, 20, 6.0)]}))
+    (tmp_path / "small.json").write_text(json.dumps({"commit": "a", "runs": [run("ray", 2, 10, 3.0)]}))
+    corpus_scale.collect(["big", "small"], "series")
+    data = json.loads((tmp_path / "series.json").read_text())
+    assert [(s["docs"], s["executor"], s["driver_peak_rss_mb"]) for s in data["series"]] == [(10, "ray", 3.0),
+                                                                                              (20, "local", 6.0)]
+    assert "| read | 3 / 6 | 6 / 12 |" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text(json.dumps({"runs": [run("local", 2, 5, 1.0, rc=1)]}))
+    with pytest.raises(SystemExit, match="bad.json: no successful run"):
+        corpus_scale.collect(["bad"], "series")
