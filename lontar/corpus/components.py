@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from lontar.corpus.stages import Context, _load_arrays, _partition, _unique_pairs, save_arrays
+from lontar.errors import StageError
 from lontar.manifest import atomic_write_text
 
 MAX_ROUNDS = 200  # large-star/small-star needs O(log^2 n) rounds; far beyond that is a bug
@@ -126,7 +127,8 @@ def components(run: Callable[[str, Callable, Sequence[Any]], list[Any]], ctx: Co
             atomic_write_text(Path(ctx.stages_dir, "cc", "final"), str(k))
             return {"rounds": k + 1, "clusters": sum(s["roots"] for s in seen)}
         previous = state
-    raise RuntimeError(f"near-duplicate components did not converge in {MAX_ROUNDS} rounds")
+    raise StageError(f"corpus: near-duplicate components did not converge in {MAX_ROUNDS} rounds "
+                     f"({Path(ctx.stages_dir, 'cc')}); please report it with the card")
 
 
 def roots_of(ctx: Context, q: int, nodes: np.ndarray) -> np.ndarray:
@@ -140,5 +142,6 @@ def roots_of(ctx: Context, q: int, nodes: np.ndarray) -> np.ndarray:
     root = np.minimum(m, keys)
     pos = np.searchsorted(keys, nodes)
     if np.any(pos >= len(keys)) or np.any(keys[np.minimum(pos, len(keys) - 1)] != nodes):
-        raise RuntimeError(f"near-duplicate components: partition {q} lacks nodes it was given")
+        raise StageError(f"corpus: near-duplicate components in {Path(ctx.stages_dir, 'cc', f'{k:03d}')} lack "
+                         f"nodes of partition {q}: the work folder was changed during the build; run again")
     return root[pos]

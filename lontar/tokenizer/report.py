@@ -103,9 +103,7 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
     """
     raw: dict[str, list[str | None]] = {}
     for lang in langs:
-        path = Path(path_pattern.format(lang=lang))
-        if not path.is_file():
-            raise MissingInput(f"tokenizer.report.parallel.path: no file for lang '{lang}': {path}")
+        path = _lang_file(path_pattern, lang, "tokenizer.report.parallel")
         normalize = normalizer_for(lang)
         texts: list[str | None] = []
         with path.open(encoding="utf-8") as f:
@@ -115,17 +113,17 @@ def read_parallel(path_pattern: str, langs: Iterable[str], text_fields: list[str
                     ok = all(isinstance(part, str) for part in parts)
                     texts.append(normalize("\n".join(parts)) if ok else None)
         raw[lang] = texts
-    sizes = {lang: len(t) for lang, t in raw.items()}
-    if len(set(sizes.values())) > 1:
-        raise InvalidInput(f"tokenizer.report.parallel: files are not parallel (records per lang: {sizes})")
-    n = next(iter(sizes.values()), 0)
-    keep = [i for i in range(n) if all(raw[lang][i] is not None for lang in raw)]
-    if not keep:
-        raise InvalidInput(f"tokenizer.report.parallel: no record has all of text_fields {text_fields} in every language")
-    return {lang: [texts[i] for i in keep] for lang, texts in raw.items()}  # type: ignore[misc]
+    return _aligned(raw, "tokenizer.report.parallel", f"all of text_fields {text_fields}")
 
 
-def _aligned(raw: dict[str, list[str | None]], what: str) -> dict[str, list[str]]:
+def _lang_file(path_pattern: str, lang: str, what: str) -> Path:
+    path = Path(path_pattern.format(lang=lang))
+    if not path.is_file():
+        raise MissingInput(f"{what}.path: no file for lang '{lang}': {path}")
+    return path
+
+
+def _aligned(raw: dict[str, list[str | None]], what: str, needed: str = "text") -> dict[str, list[str]]:
     """Texts kept where every language has one, so each language is measured on the same content."""
     sizes = {lang: len(t) for lang, t in raw.items()}
     if len(set(sizes.values())) > 1:
@@ -133,7 +131,7 @@ def _aligned(raw: dict[str, list[str | None]], what: str) -> dict[str, list[str]
     n = next(iter(sizes.values()), 0)
     keep = [i for i in range(n) if all(raw[lang][i] is not None for lang in raw)]
     if not keep:
-        raise InvalidInput(f"{what}: no record has text in every language")
+        raise InvalidInput(f"{what}: no record has {needed} in every language")
     return {lang: [texts[i] for i in keep] for lang, texts in raw.items()}  # type: ignore[misc]
 
 
@@ -142,9 +140,7 @@ def read_parallel_lines(path_pattern: str, langs: Iterable[str], what: str = "to
     """Plain text files aligned line by line (line i of every file is the same paragraph), normalized."""
     raw: dict[str, list[str | None]] = {}
     for lang in langs:
-        path = Path(path_pattern.format(lang=lang))
-        if not path.is_file():
-            raise MissingInput(f"{what}.path: no file for lang '{lang}': {path}")
+        path = _lang_file(path_pattern, lang, what)
         normalize = normalizer_for(lang)
         lines = path.read_text(encoding="utf-8").splitlines()[:limit]
         raw[lang] = [normalize(x.strip()) if x.strip() else None for x in lines]

@@ -74,3 +74,15 @@ def test_star_operations_only_point_at_smaller_nodes():
     c, p, roots = large_star(a, b)
     assert sorted(zip(c.tolist(), p.tolist())) == [(3, 1), (7, 1), (8, 1)]
     assert roots.tolist() == [1]
+
+
+def test_a_node_missing_from_the_final_files_is_a_stage_error(tmp_path):
+    from lontar.errors import StageError
+
+    ctx = _context(tmp_path, 1)
+    later, first = np.array([5, 9], dtype=np.uint64), np.array([1, 5], dtype=np.uint64)
+    save_arrays(ctx.path("ne", "0000.npz"), later=later, first=first)
+    components(lambda name, fn, items: [fn(ctx, item) for item in items], ctx)
+    assert roots_of(ctx, 0, np.array([5, 9], dtype=np.uint64)).tolist() == [1, 1]
+    with pytest.raises(StageError, match="lack nodes of partition 0"):
+        roots_of(ctx, 0, np.array([7], dtype=np.uint64))
